@@ -1,0 +1,268 @@
+"""The vault: integrations, credential versions, rotations and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from keyvault import crypto
+from keyvault.providers import IdentityProvider, ProviderKind
+
+
+class Role(models.TextChoices):
+    """Django groups that carry keyvault's two roles."""
+
+    ADMIN = "admin", "Admin"
+    AUDITOR = "auditor", "Auditor"
+
+
+class Integration(models.Model):
+    """One thing that needs a credential, e.g. "Atlassian Cloud (acme) <- Okta SCIM"."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    provider = models.CharField(max_length=32, choices=ProviderKind.choices)
+    identity_provider = models.CharField(
+        max_length=32, choices=IdentityProvider.choices, default=IdentityProvider.OKTA
+    )
+    owner = models.CharField(max_length=200, blank=True, help_text="Person or team responsible")
+    owner_email = models.EmailField(blank=True)
+    notes = models.TextField(blank=True)
+    reminder_thresholds = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Days before expiry, comma-separated; empty for the default",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CredentialState(models.TextChoices):
+    CURRENT = "current", "Current"
+    SUPERSEDED = "superseded", "Superseded"
+    REVOKED = "revoked", "Revoked"
+
+
+class EncryptedFieldsMixin(models.Model):
+    """Secrets stored as AES-GCM ciphertext bound to table, field and row id.
+
+    Subclasses list their ciphertext columns in ``ENCRYPTED_FIELDS``. Plaintext never sits on the
+    instance: ``seal`` encrypts into the column, ``unseal`` decrypts on demand.
+    """
+
+    ENCRYPTED_FIELDS: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def aad(self, field: str) -> str:
+        return f"{self._meta.db_table}.{field}.{self.pk}"
+
+    def seal(self, field: str, plaintext: str) -> None:
+        assert field in self.ENCRYPTED_FIELDS
+        setattr(self, field, crypto.encrypt(plaintext, aad=self.aad(field)) if plaintext else "")
+
+    def unseal(self, field: str) -> str:
+        assert field in self.ENCRYPTED_FIELDS
+        stored = getattr(self, field)
+        return crypto.decrypt(stored, aad=self.aad(field)) if stored else ""
+
+
+class Credential(EncryptedFieldsMixin, models.Model):
+    """One version of an integration's secret (SCIM base URL + token, or an API key)."""
+
+    ENCRYPTED_FIELDS = ("scim_url_ciphertext", "token_ciphertext")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    integration = models.ForeignKey(
+        Integration, on_delete=models.PROTECT, related_name="credentials"
+    )
+    state = models.CharField(
+        max_length=16, choices=CredentialState.choices, default=CredentialState.CURRENT
+    )
+    scim_url_ciphertext = models.TextField(blank=True)
+    token_ciphertext = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=4, help_text="Last 4 characters of the token")
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=500, blank=True)
+    destroyed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the ciphertext was wiped (metadata kept)"
+    )
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration"],
+                condition=Q(state="current"),
+                name="one_current_credential_per_integration",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("issued_at")),
+                name="credential_expires_after_issue",
+            ),
+        ]
+        indexes = [
+            # Used by the reminder scan and the dashboard: current credentials by expiry.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(state="current"),
+                name="credential_current_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration} ···{self.hint} ({self.state})"
+
+    @property
+    def is_destroyed(self) -> bool:
+        return self.destroyed_at is not None
+
+
+class Rotation(models.Model):
+    """Old credential -> new credential: who, when, why, and how early (negative = late)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    integration = models.ForeignKey(Integration, on_delete=models.PROTECT, related_name="rotations")
+    old_credential = models.OneToOneField(
+        Credential, on_delete=models.PROTECT, related_name="rotated_to"
+    )
+    new_credential = models.OneToOneField(
+        Credential, on_delete=models.PROTECT, related_name="rotated_from"
+    )
+    rotated_at = models.DateTimeField()
+    rotated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    idp_updated = models.BooleanField(default=False, help_text="Identity provider was updated")
+    lead_time_days = models.IntegerField(
+        help_text="Days before the old credential's expiry; negative when rotated late"
+    )
+
+    class Meta:
+        ordering = ["-rotated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.integration} rotated {self.rotated_at:%Y-%m-%d}"
+
+    @property
+    def on_time(self) -> bool:
+        return self.lead_time_days >= 0
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "auth.login", "Signed in"
+    LOGIN_FAILED = "auth.login_failed", "Sign-in failed"
+    LOGOUT = "auth.logout", "Signed out"
+    INTEGRATION_CREATED = "integration.created", "Integration created"
+    INTEGRATION_EDITED = "integration.edited", "Integration edited"
+    CREDENTIAL_CREATED = "credential.created", "Credential created"
+    CREDENTIAL_REVEALED = "credential.revealed", "Credential revealed"
+    CREDENTIAL_REVEAL_DENIED = "credential.reveal_denied", "Credential reveal refused"
+    CREDENTIAL_ROTATED = "credential.rotated", "Credential rotated"
+    CREDENTIAL_REVOKED = "credential.revoked", "Credential revoked"
+    CREDENTIAL_EDITED = "credential.edited", "Credential edited"
+    CREDENTIAL_DESTROYED = "credential.destroyed", "Old credential destroyed"
+    CHANNEL_CREATED = "channel.created", "Channel created"
+    CHANNEL_CHANGED = "channel.changed", "Channel changed"
+    CHANNEL_DELETED = "channel.deleted", "Channel deleted"
+    REMINDER_SENT = "reminder.sent", "Reminder sent"
+    REMINDER_FAILED = "reminder.failed", "Reminder failed"
+    AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    ENCRYPTION_KEY_ROTATED = "crypto.key_rotated", "Secrets re-encrypted"
+
+
+class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: object) -> int:
+        raise PermissionError("audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained record of a state change. Never holds a secret.
+
+    ``hash`` is SHA-256 over the row's content and ``prev_hash``; ``seq`` numbers the chain
+    without gaps. Written only through ``keyvault.audit.audit_append``.
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
+    integration = models.ForeignKey(
+        Integration,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["integration", "-seq"], name="audit_integration_seq"),
+            models.Index(fields=["actor", "-seq"], name="audit_actor_seq"),
+            models.Index(fields=["action", "-seq"], name="audit_action_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} by {self.actor_label or 'system'}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("audit events are append-only")
+
+
+class AuditChainHead(models.Model):
+    """Single row holding the chain's tip; locked by each append so writers never fork it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.seq}"

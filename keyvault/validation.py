@@ -1,0 +1,83 @@
+"""Input rules for pasted secrets, shared by forms and services.
+
+Each function returns the cleaned value or raises ``ValidationError`` with a message that names
+the problem, never the secret.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from keyvault.providers import Provider
+
+
+def clean_token(raw: str | None) -> str:
+    """Trim surrounding whitespace (pastes often carry a newline) and check the rest."""
+    token = (raw or "").strip()
+    if not token:
+        raise ValidationError("Paste the token: it is empty.", code="empty")
+    if len(token.encode("utf-8")) > settings.KEYVAULT_TOKEN_MAX_BYTES:
+        raise ValidationError(
+            f"The token is longer than {settings.KEYVAULT_TOKEN_MAX_BYTES} bytes; "
+            "check that only the token was pasted.",
+            code="too_long",
+        )
+    if any(ch.isspace() for ch in token):
+        raise ValidationError(
+            "The token contains a space or line break inside it; paste it again as one piece.",
+            code="inner_whitespace",
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in token):
+        raise ValidationError(
+            "The token contains control or invisible characters; paste it again as plain text.",
+            code="control_chars",
+        )
+    return token
+
+
+def clean_scim_url(raw: str | None, *, provider: Provider) -> str:
+    """An https URL of the provider's shape; empty only when the provider needs none."""
+    url = (raw or "").strip()
+    if not url:
+        if provider.url_required:
+            raise ValidationError(f"{provider.label} needs the SCIM base URL.", code="required")
+        return ""
+    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+        raise ValidationError("The URL contains spaces or control characters.", code="invalid")
+    if len(url) > 2048:
+        raise ValidationError("The URL is longer than 2048 characters.", code="too_long")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ValidationError("This is not a valid URL.", code="invalid") from None
+    if parts.scheme.lower() != "https":
+        raise ValidationError("The URL must start with https://.", code="not_https")
+    if not parts.hostname:
+        raise ValidationError("The URL has no host name.", code="invalid")
+    if parts.username or parts.password:
+        raise ValidationError(
+            "The URL must not carry a user name or password; paste the token separately.",
+            code="userinfo",
+        )
+    if not provider.url_matches(url):
+        raise ValidationError(
+            f"This does not look like a {provider.label} URL; expected {provider.url_example}.",
+            code="shape",
+        )
+    return url
+
+
+def clean_expiry(
+    *, issued_at: datetime, expires_at: datetime | None, provider: Provider
+) -> datetime:
+    """The expiry: the given one, or issued + the provider's lifetime; must follow issue."""
+    if expires_at is None:
+        return issued_at + timedelta(days=provider.lifetime_days)
+    if expires_at <= issued_at:
+        raise ValidationError("The expiry date must be after the issue date.", code="before_issue")
+    return expires_at

@@ -1,0 +1,35 @@
+"""Settings for the test suite: production settings with test keys and a fast hasher.
+
+DEBUG stays off so tests exercise the production code paths; only transport security that a
+plain-HTTP live server cannot satisfy is relaxed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+# Two keys: "t2" writes, "t1" is still readable (exercises the ring).
+os.environ.setdefault(
+    "KEYVAULT_ENCRYPTION_KEYS",
+    "t2:dGVzdC1rZXktdHdvLXRlc3Qta2V5LXR3by10ZXN0LWs=,t1:dGVzdC1rZXktb25lLXRlc3Qta2V5LW9uZS10ZXN0LWs=",
+)
+os.environ.setdefault("KEYVAULT_FINGERPRINT_KEY", "dGVzdC1maW5nZXJwcmludC1rZXktdGVzdC1maW5nZXI=")
+os.environ.setdefault("KEYVAULT_VAR_DIR", tempfile.mkdtemp(prefix="keyvault-test-var-"))
+os.environ.setdefault("EMAIL_URL", "memorymail://")
+
+from keyvault.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+SECURE_HSTS_SECONDS = 0
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
