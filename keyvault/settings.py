@@ -167,6 +167,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole domain and its subdomains to HTTPS in browsers for good:
+        # the operator's decision (SECURE_HSTS_PRELOAD=1), not a default of one internal tool.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
