@@ -4,7 +4,7 @@ This is the only module that touches ``cryptography``.
 
 Stored form of a secret (a versioned ASCII string)::
 
-    kv1:<key id>:<base64url(nonce || ciphertext || tag)>
+    kv1:<key id>:<base64(nonce || ciphertext || tag)>
 
 The associated data binds a ciphertext to its place (``table.field.row id``): copied to another
 row or field it no longer decrypts. The key ring comes from ``KEYVAULT_ENCRYPTION_KEYS``
@@ -19,13 +19,15 @@ import hashlib
 import hmac
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 VERSION = "kv1"
 NONCE_BYTES = 12
@@ -45,18 +47,28 @@ class KeyRing:
     """Ordered AES-256 keys by id; ``primary`` encrypts, all decrypt."""
 
     keys: tuple[tuple[str, bytes], ...]
+    _ciphers: dict[str, AESGCM] = field(init=False, repr=False, compare=False)
+    _primary: AESGCM = field(init=False, repr=False, compare=False)
+    _prefix: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # One AESGCM object per key, built once: the per-call cost stays next to the primitive's.
+        object.__setattr__(self, "_ciphers", {kid: AESGCM(key) for kid, key in self.keys})
+        object.__setattr__(self, "_primary", self._ciphers[self.keys[0][0]])
+        object.__setattr__(self, "_prefix", f"{VERSION}:{self.keys[0][0]}:")
 
     @property
     def primary_id(self) -> str:
         return self.keys[0][0]
 
-    def key(self, kid: str) -> bytes:
-        for key_id, key in self.keys:
-            if key_id == kid:
-                return key
-        raise UnknownKeyError(
-            f"key id {kid!r} is not in KEYVAULT_ENCRYPTION_KEYS; add it back to read this secret"
-        )
+    def cipher(self, kid: str) -> AESGCM:
+        try:
+            return self._ciphers[kid]
+        except KeyError:
+            raise UnknownKeyError(
+                f"key id {kid!r} is not in KEYVAULT_ENCRYPTION_KEYS; add it back to read this "
+                "secret"
+            ) from None
 
     @classmethod
     def parse(cls, spec: str, *, name: str = "KEYVAULT_ENCRYPTION_KEYS") -> KeyRing:
@@ -96,29 +108,38 @@ def _b64decode_key(b64: str, *, name: str, kid: str) -> bytes:
     return key
 
 
-@lru_cache(maxsize=8)
-def _ring_for(spec: str) -> KeyRing:
-    return KeyRing.parse(spec)
+_ring_cache: tuple[str, KeyRing] | None = None
 
 
 def key_ring() -> KeyRing:
-    """The key ring from settings (parsed once per distinct value)."""
-    return _ring_for(settings.KEYVAULT_ENCRYPTION_KEYS)
+    """The key ring from settings, parsed once (re-parsed when the setting changes)."""
+    cached = _ring_cache
+    if cached is not None:
+        return cached[1]
+    return _load_ring()
 
 
-@lru_cache(maxsize=8)
-def _aesgcm(key: bytes) -> AESGCM:
-    return AESGCM(key)
+def _load_ring() -> KeyRing:
+    global _ring_cache
+    spec = settings.KEYVAULT_ENCRYPTION_KEYS
+    ring = KeyRing.parse(spec)
+    _ring_cache = (spec, ring)
+    return ring
+
+
+@receiver(setting_changed)
+def _forget_ring(*, setting: str, **kwargs: object) -> None:
+    global _ring_cache
+    if setting == "KEYVAULT_ENCRYPTION_KEYS":
+        _ring_cache = None
 
 
 def encrypt(plaintext: str, *, aad: str, ring: KeyRing | None = None) -> str:
     """Encrypt ``plaintext`` under the primary key, bound to ``aad``; returns the stored form."""
-    ring = ring or key_ring()
-    kid = ring.primary_id
+    ring = ring or (_ring_cache[1] if _ring_cache is not None else _load_ring())
     nonce = os.urandom(NONCE_BYTES)
-    sealed = _aesgcm(ring.key(kid)).encrypt(nonce, plaintext.encode("utf-8"), aad.encode())
-    body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
-    return f"{VERSION}:{kid}:{body}"
+    sealed = nonce + ring._primary.encrypt(nonce, plaintext.encode(), aad.encode())
+    return ring._prefix + binascii.b2a_base64(sealed, newline=False).decode("ascii")
 
 
 def key_id_of(stored: str) -> str:
@@ -129,30 +150,30 @@ def key_id_of(stored: str) -> str:
 def decrypt(stored: str, *, aad: str, ring: KeyRing | None = None) -> str:
     """Decrypt a stored ciphertext bound to ``aad``.
 
-    Raises ``UnknownKeyError`` when its key id is not in the ring, ``CryptoError`` when it was
-    altered, moved to another row or field, or encrypted under a different key with the same id.
+    Raises ``UnknownKeyError`` when its key id is not in the ring, ``CryptoError`` when it is
+    malformed, was altered, moved to another row or field, or was encrypted under a different key
+    with the same id.
     """
-    ring = ring or key_ring()
+    ring = ring or (_ring_cache[1] if _ring_cache is not None else _load_ring())
     kid, blob = _split(stored)
-    key = ring.key(kid)
     try:
-        plain = _aesgcm(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad.encode())
+        plain = ring.cipher(kid).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad.encode())
     except InvalidTag:
         raise CryptoError(
             f"secret encrypted under key id {kid!r} failed authentication: wrong key for that id,"
             " or the stored value was altered or moved"
         ) from None
-    return plain.decode("utf-8")
+    return plain.decode()
 
 
 def _split(stored: str) -> tuple[str, bytes]:
-    version, _, rest = stored.partition(":")
-    kid, _, body = rest.partition(":")
-    if version != VERSION or not KEY_ID_RE.match(kid) or not body:
+    parts = stored.split(":", 2)
+    if len(parts) != 3 or parts[0] != VERSION:
         raise CryptoError("stored secret is not in the kv1 format")
+    kid, body = parts[1], parts[2]
     try:
-        blob = base64.urlsafe_b64decode(body.encode("ascii"))
-    except (binascii.Error, ValueError, UnicodeEncodeError):
+        blob = binascii.a2b_base64(body)
+    except (binascii.Error, ValueError):
         raise CryptoError(f"stored secret under key id {kid!r} is not valid base64") from None
     if len(blob) < NONCE_BYTES + 16:
         raise CryptoError(f"stored secret under key id {kid!r} is truncated")
