@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from keyvault import crypto
 from keyvault.providers import IdentityProvider, ProviderKind
+from keyvault.validation import validate_thresholds
 
 
 class Role(models.TextChoices):
@@ -34,6 +35,7 @@ class Integration(models.Model):
     reminder_thresholds = models.CharField(
         max_length=100,
         blank=True,
+        validators=[validate_thresholds],
         help_text="Days before expiry, comma-separated; empty for the default",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -187,6 +189,7 @@ class AuditAction(models.TextChoices):
     CHANNEL_CREATED = "channel.created", "Channel created"
     CHANNEL_CHANGED = "channel.changed", "Channel changed"
     CHANNEL_DELETED = "channel.deleted", "Channel deleted"
+    CHANNEL_TESTED = "channel.tested", "Channel test notification"
     REMINDER_SENT = "reminder.sent", "Reminder sent"
     REMINDER_FAILED = "reminder.failed", "Reminder failed"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
@@ -239,6 +242,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-seq"]
+        # Related-object access and internal queries use the append-only manager too.
+        base_manager_name = "objects"
         indexes = [
             models.Index(fields=["integration", "-seq"], name="audit_integration_seq"),
             models.Index(fields=["actor", "-seq"], name="audit_actor_seq"),

@@ -290,9 +290,14 @@ def credential_reveal(
 
 
 def credential_reveal_denied(
-    *, credential: Credential, actor: Any, now: datetime, ip: str | None = None
+    *,
+    credential: Credential,
+    actor: Any,
+    now: datetime,
+    ip: str | None = None,
+    reason: str = "wrong password",
 ) -> None:
-    """Record a reveal refused because the password was wrong."""
+    """Record a refused reveal (``reason``: "wrong password", or "locked out" by throttling)."""
     audit_append(
         action=AuditAction.CREDENTIAL_REVEAL_DENIED,
         now=now,
@@ -300,5 +305,5 @@ def credential_reveal_denied(
         integration=credential.integration,
         target=credential,
         ip=ip,
-        details={"reason": "wrong password"},
+        details={"reason": reason},
     )

@@ -189,6 +189,9 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Error pages and error emails never show POSTed secrets or secret settings, DEBUG or not.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "keyvault.secrecy.AlwaysSafeExceptionReporterFilter"
+
 # django-axes: throttle sign-in (and password re-entry before a reveal) per user and address.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -212,6 +215,38 @@ KEYVAULT_DUE_SOON_DAYS = env.int("KEYVAULT_DUE_SOON_DAYS", default=30)
 KEYVAULT_TOKEN_MAX_BYTES = 4096
 KEYVAULT_ROTATION_GRACE_DAYS = env.int("KEYVAULT_ROTATION_GRACE_DAYS", default=7)
 
+# --- Reminders (alerts) ---
+
+
+def _int_list(name: str, default: str) -> tuple[int, ...]:
+    raw = env.str(name, default=default)
+    try:
+        return tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be comma-separated whole numbers of days, e.g. {default}"
+        ) from None
+
+
+# Days before expiry; then one reminder a day while expired. Integrations may override.
+KEYVAULT_REMINDER_THRESHOLDS = _int_list("KEYVAULT_REMINDER_THRESHOLDS", "30,14,7,3,1,0")
+# How often beat runs the reminder scan; /healthz and the dashboard call the scan stale after
+# KEYVAULT_SCAN_STALE_PERIODS periods without one.
+KEYVAULT_SCAN_INTERVAL_SECONDS = env.int("KEYVAULT_SCAN_INTERVAL_SECONDS", default=900)
+KEYVAULT_SCAN_STALE_PERIODS = env.int("KEYVAULT_SCAN_STALE_PERIODS", default=3)
+# Delivery attempts per reminder before it is marked failed, and the backoff between them:
+# base * 2^(attempt-1), at most KEYVAULT_REMINDER_RETRY_MAX_SECONDS (a provider's Retry-After
+# is honoured up to that cap). Defaults: 1, 2, 4, ... 60 minutes apart, about two hours in all.
+KEYVAULT_REMINDER_MAX_ATTEMPTS = env.int("KEYVAULT_REMINDER_MAX_ATTEMPTS", default=8)
+KEYVAULT_REMINDER_RETRY_BASE_SECONDS = env.float("KEYVAULT_REMINDER_RETRY_BASE_SECONDS", default=60)
+KEYVAULT_REMINDER_RETRY_MAX_SECONDS = env.float("KEYVAULT_REMINDER_RETRY_MAX_SECONDS", default=3600)
+# A delivery still "sending" after this long belongs to a worker that died mid-send: the next
+# scan re-opens it. Far longer than any send (transport timeouts are seconds); the delivery
+# task's hard time limit is kept below it so a hung send is killed before it is re-opened.
+KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS = env.float(
+    "KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS", default=600
+)
+
 # --- Celery ---
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -227,6 +262,45 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+else:
+    # Redis redelivers a message that was taken but not acknowledged after visibility_timeout.
+    # A retry waiting for its countdown (ETA) is held unacknowledged by the worker, so the
+    # timeout must outlast the longest countdown plus the longest run, or Redis hands the same
+    # retry to a second worker (harmless thanks to the claim, but wasteful). One hour of margin.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int(
+            "CELERY_VISIBILITY_TIMEOUT",
+            default=int(
+                KEYVAULT_REMINDER_RETRY_MAX_SECONDS + KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS + 3600
+            ),
+        ),
+    }
+# Reliability, on purpose:
+# - acks_late: a message is acknowledged after the task ran, not when a worker took it, so a
+#   worker that dies mid-task leaves it to be redelivered (Redis) instead of losing it.
+# - reject_on_worker_lost: a task whose pool process was killed is requeued rather than
+#   acknowledged as failed. Safe because delivery claims its outbox row first: a redelivered
+#   task finds the row no longer pending and stops.
+# - prefetch_multiplier=1: a worker reserves one message per process, so a slow send does not
+#   hold other reminders hostage in its prefetch buffer.
+# - cancel_long_running_tasks_on_connection_loss=False: a send in progress when the broker
+#   connection drops runs to completion and records its outcome in the outbox; cancelling it
+#   could stop it after the provider accepted the message but before the row was marked sent.
+# None of this is the record of what is owed: the reminder outbox in the database is, and each
+# scan re-enqueues what is still pending (the filesystem broker never redelivers).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing (beat, scan enqueueing deliveries) gives up quickly when the broker is down: the
+# outbox keeps the work and the next scan enqueues it again.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
@@ -234,3 +308,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# The reminder scan. Run exactly one beat; a second one is harmless (the outbox's unique key and
+# the scan's lock) but pointless. A scan not started within a period (at least a minute) is
+# dropped, so scans queued during an outage do not pile up: the next one does the same work.
+CELERY_BEAT_SCHEDULE["alerts-reminders-scan"] = {
+    "task": "alerts.tasks.scan_reminders",
+    "schedule": timedelta(seconds=KEYVAULT_SCAN_INTERVAL_SECONDS),
+    "options": {"expires": max(KEYVAULT_SCAN_INTERVAL_SECONDS, 60)},
+}
+# Old secrets are wiped once their rotation grace period is over; hourly is plenty.
+CELERY_BEAT_SCHEDULE["keyvault-destroy-retired-secrets"] = {
+    "task": "keyvault.tasks.destroy_retired_secrets",
+    "schedule": timedelta(hours=1),
+}

@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from alerts.health import healthz
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", healthz, name="healthz"),  # public: no login, no secrets
     path("", include("keyvault.vault_urls")),
+    path("channels/", include("alerts.urls")),
 ]

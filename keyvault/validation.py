@@ -7,6 +7,7 @@ the problem, never the secret.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -81,3 +82,59 @@ def clean_expiry(
     if expires_at <= issued_at:
         raise ValidationError("The expiry date must be after the issue date.", code="before_issue")
     return expires_at
+
+
+#: Upper bound for a configured threshold: a year ahead is already unusual for a reminder.
+MAX_THRESHOLD_DAYS = 365
+#: At most this many thresholds in one list (a reminder a day for a month is plenty).
+MAX_THRESHOLD_COUNT = 30
+
+
+def thresholds_parse(raw: str | Iterable[int]) -> tuple[int, ...]:
+    """Parse ``"30, 14,7,0"`` (or a sequence of ints) into unique days, most distant first.
+
+    Raises ``ValidationError`` with a message naming the bad entry when an entry is not a whole
+    number, is negative or above ``MAX_THRESHOLD_DAYS``, or the list is empty or too long.
+    Overdue reminders are implied (daily after expiry) and cannot be listed.
+    """
+    items: list[str | int]
+    items = [part.strip() for part in raw.split(",")] if isinstance(raw, str) else list(raw)
+    if isinstance(raw, str) and not raw.strip():
+        items = []
+    days: set[int] = set()
+    for item in items:
+        if isinstance(item, str):
+            if not item:
+                raise ValidationError(
+                    "Remove the empty entry (two commas in a row?).", code="empty_entry"
+                )
+            if not item.isdigit():
+                raise ValidationError(
+                    "“%(item)s” is not a whole number of days.",
+                    code="not_a_number",
+                    params={"item": item[:20]},
+                )
+            value = int(item)
+        else:
+            value = int(item)
+        if not 0 <= value <= MAX_THRESHOLD_DAYS:
+            raise ValidationError(
+                "%(value)s days is out of range: use 0 to %(max)s (overdue reminders are daily "
+                "and need no entry).",
+                code="out_of_range",
+                params={"value": value, "max": MAX_THRESHOLD_DAYS},
+            )
+        days.add(value)
+    if not days:
+        raise ValidationError("Give at least one number of days, e.g. 30,14,7.", code="empty")
+    if len(days) > MAX_THRESHOLD_COUNT:
+        raise ValidationError(
+            "Give at most %(max)s thresholds.", code="too_many", params={"max": MAX_THRESHOLD_COUNT}
+        )
+    return tuple(sorted(days, reverse=True))
+
+
+def validate_thresholds(value: str) -> None:
+    """Form/model validator for ``Integration.reminder_thresholds`` (empty = the default)."""
+    if value.strip():
+        thresholds_parse(value)

@@ -1,10 +1,164 @@
+"""Pages of the vault. Each view checks its role, parses, calls one service or selector, renders.
+
+Views that receive a secret (token, SCIM URL) or a password are wrapped in ``handles_secrets``
+(outermost) and ``sensitive_variables()`` (innermost), so neither the error email nor the
+technical 500 page can show it. Only ``credential_reveal`` puts a secret into HTML, with
+``Cache-Control: no-store``.
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import uuid
 
-from keyvault.roles import viewer_required
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_http_methods, require_safe
+
+from keyvault import selectors, services
+from keyvault.forms import (
+    IntegrationCreateForm,
+    IntegrationForm,
+    RevealForm,
+    apply_service_errors,
+    provider_presets,
+)
+from keyvault.models import Integration
+from keyvault.requestinfo import client_ip
+from keyvault.roles import admin_required, viewer_required
+from keyvault.secrecy import handles_secrets
 
 
 @viewer_required
+@require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("keyvault")
+    """Integrations by soonest expiry, searchable (``q``), 50 a page."""
+    now = timezone.now()
+    result = selectors.dashboard_page(
+        q=request.GET.get("q", ""), page_number=request.GET.get("page"), now=now
+    )
+    return render(request, "keyvault/dashboard.html", {"result": result, "now": now})
+
+
+@handles_secrets("scim_url", "token")
+@admin_required
+@require_http_methods(["GET", "POST"])
+@sensitive_variables()
+def integration_create(request: HttpRequest) -> HttpResponse:
+    """New integration with its first credential (the paste page)."""
+    now = timezone.now()
+    form = IntegrationCreateForm(request.POST if request.method == "POST" else None, now=now)
+    if form.is_bound and form.is_valid():
+        assert form.secret is not None
+        try:
+            integration, _ = services.integration_create(
+                fields=form.integration_fields(),
+                secret=form.secret,
+                actor=request.user,
+                now=now,
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"“{integration.name}” was saved with its credential.")
+            return redirect("keyvault:integration_detail", integration_id=integration.pk)
+    return render(
+        request,
+        "keyvault/integration_create.html",
+        {"form": form, "presets": provider_presets()},
+    )
+
+
+@viewer_required
+@require_safe
+def integration_detail(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    """Metadata, the current credential's identifiers and status, and every version."""
+    detail = selectors.integration_detail(integration_id=integration_id, now=timezone.now())
+    return render(request, "keyvault/integration_detail.html", {"detail": detail})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def integration_edit(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    """Change an integration's metadata (audited by ``integration_update``)."""
+    integration = get_object_or_404(Integration, pk=integration_id)
+    form = IntegrationForm(request.POST if request.method == "POST" else None, instance=integration)
+    if form.is_bound and form.is_valid():
+        if not form.has_changed():
+            messages.info(request, "Nothing changed.")
+            return redirect("keyvault:integration_detail", integration_id=integration.pk)
+        try:
+            integration = services.integration_update(
+                integration=integration,
+                fields=form.integration_fields(),
+                actor=request.user,
+                now=timezone.now(),
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"“{integration.name}” was updated.")
+            return redirect("keyvault:integration_detail", integration_id=integration.pk)
+    return render(
+        request, "keyvault/integration_edit.html", {"form": form, "integration": integration}
+    )
+
+
+@handles_secrets("password")
+@admin_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+@sensitive_variables()
+def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpResponse:
+    """Show a credential's SCIM URL and token after the admin re-enters their password.
+
+    The password goes through ``authenticate`` so django-axes throttles guessing; a wrong one
+    is audited (``credential_reveal_denied``), a right one audited by ``credential_reveal``.
+    """
+    credential = selectors.credential_for_reveal(credential_id=credential_id)
+    form = RevealForm(request.POST if request.method == "POST" else None)
+    revealed = None
+    problem = ""
+    if form.is_bound and form.is_valid():
+        now = timezone.now()
+        user = authenticate(
+            request,
+            username=request.user.get_username(),
+            password=form.cleaned_data["password"],
+        )
+        if user is None or user.pk != request.user.pk:
+            # django-axes marks the request when throttling refused the attempt outright.
+            locked = bool(getattr(request, "axes_locked_out", False))
+            services.credential_reveal_denied(
+                credential=credential,
+                actor=request.user,
+                now=now,
+                ip=client_ip(request),
+                reason="locked out" if locked else "wrong password",
+            )
+            form.add_error("password", "That password is not right. The attempt was recorded.")
+        else:
+            try:
+                revealed = services.credential_reveal(
+                    credential=credential, actor=request.user, now=now, ip=client_ip(request)
+                )
+            except services.RevealError as exc:
+                problem = str(exc)
+    return render(
+        request,
+        "keyvault/credential_reveal.html",
+        {
+            "credential": credential,
+            "integration": credential.integration,
+            "form": form,
+            "revealed": revealed,
+            "problem": problem,
+        },
+    )

@@ -1,0 +1,386 @@
+"""Reminder channels: create, change, delete and test them; the reads the channel pages need.
+
+Every write validates first (``ValidationError`` keyed by form field, nothing half-saved),
+then saves and appends its AuditEvent in one transaction. A Slack webhook URL is a secret: it
+is sealed into ``webhook_ciphertext`` and only its hint (``hooks.slack.com/…/AbCd``) is kept in
+clear, shown, or written to the audit log. All functions are keyword-only and take ``now``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Max, Q, QuerySet
+
+from alerts.messages import test_notification
+from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus
+from alerts.transports.base import TransportError, transport_for
+from alerts.transports.email import split_addresses
+from keyvault.audit import audit_append
+from keyvault.crypto import CryptoError
+from keyvault.models import AuditAction, Integration
+
+# http:// is accepted only for these hosts: a relay or stub on the same machine, where the URL
+# never crosses a network in clear.
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+MAX_WEBHOOK_URL = 2048
+MAX_RECIPIENTS = 50
+RECENT_FAILURES = 20
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def clean_webhook_url(raw: str | None) -> str:
+    """An https URL with a host and a path (``http`` only on loopback, for local relays).
+
+    Any such URL is accepted, not only ``hooks.slack.com``, so Slack-compatible services work;
+    a ``hooks.slack.com`` URL must have Slack's shape. Messages never quote the URL.
+    """
+    url = (raw or "").strip()
+    if not url:
+        raise ValidationError("Paste the webhook URL: it is empty.", code="required")
+    if len(url) > MAX_WEBHOOK_URL:
+        raise ValidationError(
+            f"The URL is longer than {MAX_WEBHOOK_URL} characters.", code="too_long"
+        )
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in url):
+        raise ValidationError(
+            "The URL contains spaces or invisible characters; paste it again.", code="invalid"
+        )
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname or ""
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError:
+        raise ValidationError("This is not a valid URL.", code="invalid") from None
+    scheme = parts.scheme.lower()
+    if scheme == "http" and hostname not in LOOPBACK_HOSTS:
+        raise ValidationError(
+            "The URL must start with https:// (http:// is accepted only for 127.0.0.1).",
+            code="not_https",
+        )
+    if scheme not in ("https", "http") or not hostname:
+        raise ValidationError(
+            "This is not a webhook URL; it should look like "
+            "https://hooks.slack.com/services/T…/B…/….",
+            code="invalid",
+        )
+    if parts.username or parts.password:
+        raise ValidationError("The URL must not carry a user name or password.", code="userinfo")
+    if parts.path.strip("/") == "":
+        raise ValidationError(
+            "The URL has no path; copy the whole webhook URL from Slack.", code="no_path"
+        )
+    if hostname == "hooks.slack.com" and parts.path.startswith("/services/"):
+        segments = [s for s in parts.path.split("/")[2:] if s]
+        if len(segments) != 3:
+            raise ValidationError(
+                "This Slack webhook URL looks cut short; it should look like "
+                "https://hooks.slack.com/services/T…/B…/….",
+                code="shape",
+            )
+    return url
+
+
+def webhook_hint(url: str) -> str:
+    """What may be shown of a webhook URL: its host and the last 4 characters of its path."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if len(host) > 28:
+        host = host[:27] + "…"
+    tail = parts.path.rstrip("/")[-4:]
+    return f"{host}/…/{tail}"
+
+
+def clean_recipients(raw: str | None) -> str:
+    """Validate a comma-separated address list; returns it normalised (``a@x, b@y``)."""
+    addresses = split_addresses(raw or "")
+    bad = []
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(address)
+    if bad:
+        listed = ", ".join(f"“{a[:80]}”" for a in bad[:5])
+        raise ValidationError(
+            f"Not a valid email address: {listed}. Separate addresses with commas.",
+            code="invalid",
+        )
+    if len(addresses) > MAX_RECIPIENTS:
+        raise ValidationError(
+            f"At most {MAX_RECIPIENTS} addresses; use a mailing list for more.", code="too_many"
+        )
+    return ", ".join(addresses)
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelInput:
+    """What a channel form submits. ``webhook_url`` empty on an edit keeps the current one."""
+
+    name: str
+    is_default: bool = False
+    integrations: Sequence[Integration] = ()
+    webhook_url: str = ""
+    email_recipients: str = ""
+    email_to_owner: bool = False
+
+    def __repr__(self) -> str:  # the webhook URL must not reach a traceback or log line
+        return f"ChannelInput(name={self.name!r}, webhook={'set' if self.webhook_url else ''})"
+
+
+def _validated(*, kind: str, data: ChannelInput, creating: bool) -> dict[str, Any]:
+    """Clean every field and report all problems at once; returns the cleaned values."""
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned: dict[str, Any] = {"name": " ".join(data.name.split())}
+    if not cleaned["name"]:
+        errors["name"] = [ValidationError("Give the channel a name.", code="required")]
+    if kind == ChannelKind.SLACK:
+        if creating or data.webhook_url.strip():
+            try:
+                cleaned["webhook_url"] = clean_webhook_url(data.webhook_url)
+            except ValidationError as exc:
+                errors["webhook_url"] = exc.error_list
+    elif kind == ChannelKind.EMAIL:
+        try:
+            cleaned["email_recipients"] = clean_recipients(data.email_recipients)
+        except ValidationError as exc:
+            errors["email_recipients"] = exc.error_list
+        else:
+            if not cleaned["email_recipients"] and not data.email_to_owner:
+                errors["email_recipients"] = [
+                    ValidationError(
+                        "Add at least one address, or send to each integration's owner.",
+                        code="no_recipients",
+                    )
+                ]
+    else:
+        errors["kind"] = [ValidationError("Unknown channel kind.", code="invalid")]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _save(channel: Channel) -> None:
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError:
+        raise ValidationError({"name": ["A channel with this name already exists."]}) from None
+
+
+def _current_webhook(channel: Channel) -> str:
+    """The stored webhook URL, or "" when it cannot be decrypted (then any paste replaces it)."""
+    try:
+        return channel.unseal("webhook_ciphertext")
+    except CryptoError:
+        return ""
+
+
+def _destination(channel: Channel) -> dict[str, Any]:
+    """Audit-safe description of where a channel sends (hint, never the URL)."""
+    if channel.kind == ChannelKind.SLACK:
+        return {"webhook": channel.webhook_hint}
+    return {
+        "recipients": split_addresses(channel.email_recipients),
+        "email_to_owner": channel.email_to_owner,
+    }
+
+
+def channel_create(
+    *, kind: str, data: ChannelInput, actor: Any, now: datetime, ip: str | None = None
+) -> Channel:
+    """Create a Slack or email channel; audits ``CHANNEL_CREATED``. Raises ``ValidationError``."""
+    cleaned = _validated(kind=kind, data=data, creating=True)
+    channel = Channel(kind=kind, name=cleaned["name"], is_default=data.is_default)
+    if kind == ChannelKind.SLACK:
+        channel.seal("webhook_ciphertext", cleaned["webhook_url"])
+        channel.webhook_hint = webhook_hint(cleaned["webhook_url"])
+    else:
+        channel.email_recipients = cleaned["email_recipients"]
+        channel.email_to_owner = data.email_to_owner
+    with transaction.atomic():
+        _save(channel)
+        channel.integrations.set(data.integrations)
+        audit_append(
+            action=AuditAction.CHANNEL_CREATED,
+            now=now,
+            actor=actor,
+            target=channel,
+            ip=ip,
+            details={
+                "name": channel.name,
+                "kind": channel.kind,
+                "is_default": channel.is_default,
+                "integrations": sorted(i.name for i in data.integrations),
+                **_destination(channel),
+            },
+        )
+    return channel
+
+
+def channel_update(
+    *, channel: Channel, data: ChannelInput, actor: Any, now: datetime, ip: str | None = None
+) -> Channel:
+    """Change a channel; audits ``CHANNEL_CHANGED`` with what changed (hints, not URLs).
+
+    An empty ``webhook_url`` keeps the current webhook. Nothing is written when nothing changed.
+    """
+    cleaned = _validated(kind=channel.kind, data=data, creating=False)
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        changed: dict[str, Any] = {}
+
+        def change(field: str, value: Any) -> None:
+            if getattr(locked, field) != value:
+                changed[field] = {"from": getattr(locked, field), "to": value}
+                setattr(locked, field, value)
+
+        change("name", cleaned["name"])
+        change("is_default", data.is_default)
+        new_url = cleaned.get("webhook_url", "")
+        if locked.kind == ChannelKind.SLACK and new_url and new_url != _current_webhook(locked):
+            new_hint = webhook_hint(new_url)
+            changed["webhook"] = {"from": locked.webhook_hint, "to": new_hint}
+            locked.seal("webhook_ciphertext", new_url)
+            locked.webhook_hint = new_hint
+        if locked.kind == ChannelKind.EMAIL:
+            change("email_recipients", cleaned["email_recipients"])
+            change("email_to_owner", data.email_to_owner)
+        before = sorted(locked.integrations.values_list("name", flat=True))
+        after = sorted(i.name for i in data.integrations)
+        if before != after:
+            changed["integrations"] = {"from": before, "to": after}
+            locked.integrations.set(data.integrations)
+        if not changed:
+            return locked
+        _save(locked)
+        audit_append(
+            action=AuditAction.CHANNEL_CHANGED,
+            now=now,
+            actor=actor,
+            target=locked,
+            ip=ip,
+            details={"name": locked.name, "changed": changed},
+        )
+    return locked
+
+
+def channel_delete(*, channel: Channel, actor: Any, now: datetime, ip: str | None = None) -> None:
+    """Delete a channel and its outbox rows; audits ``CHANNEL_DELETED``."""
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        pending = channel_open_reminders(channel=locked)
+        details = {
+            "name": locked.name,
+            "kind": locked.kind,
+            "pending_reminders_dropped": pending,
+            **_destination(locked),
+        }
+        audit_append(
+            action=AuditAction.CHANNEL_DELETED,
+            now=now,
+            actor=actor,
+            target=locked,
+            ip=ip,
+            details=details,
+        )
+        locked.delete()
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """Outcome of a test notification: ``ok``, or the transport's exact error message."""
+
+    ok: bool
+    message: str
+    permanent: bool = False
+
+    __test__ = False  # not a pytest test class
+
+
+def channel_send_test(
+    *, channel: Channel, actor: Any, now: datetime, ip: str | None = None
+) -> TestResult:
+    """Send a test notification now (synchronously) and audit the outcome.
+
+    The send happens outside any transaction; the audit event (``CHANNEL_TESTED`` with
+    ``ok`` and, on failure, the error) is written afterwards. Never raises for a failed send:
+    the failure is the result.
+    """
+    try:
+        transport_for(channel, integration=None).send(test_notification(channel=channel, now=now))
+    except TransportError as exc:
+        result = TestResult(ok=False, message=exc.message, permanent=exc.permanent)
+    else:
+        result = TestResult(ok=True, message="The test notification was delivered.")
+    audit_append(
+        action=AuditAction.CHANNEL_TESTED,
+        now=now,
+        actor=actor,
+        target=channel,
+        ip=ip,
+        details={
+            "ok": result.ok,
+            "channel": channel.name,
+            "kind": channel.kind,
+            **({} if result.ok else {"error": result.message, "permanent": result.permanent}),
+        },
+    )
+    return result
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def channel_list() -> QuerySet[Channel]:
+    """Every channel with ``integration_count``, ``failed_count`` and ``last_sent_at``."""
+    return Channel.objects.annotate(
+        integration_count=Count("integrations", distinct=True),
+        failed_count=Count(
+            "reminders", filter=Q(reminders__status=ReminderStatus.FAILED), distinct=True
+        ),
+        last_sent_at=Max("reminders__sent_at"),
+    ).order_by("-is_default", "name")
+
+
+def channel_failed_reminders(*, channel: Channel, limit: int = RECENT_FAILURES) -> list[Reminder]:
+    """The channel's most recent failed reminders, with their credential and integration."""
+    reminders = list(
+        Reminder.objects.filter(channel=channel, status=ReminderStatus.FAILED)
+        .select_related("credential__integration")
+        .order_by(F("claimed_at").desc(nulls_last=True), "-created_at")[:limit]
+    )
+    for reminder in reminders:
+        reminder.threshold_label = threshold_label(reminder.threshold)  # type: ignore[attr-defined]
+    return reminders
+
+
+def threshold_label(threshold: int) -> str:
+    """How a reminder's threshold reads: "7 days before expiry", "2 days after expiry"."""
+    if threshold == 0:
+        return "On the expiry day"
+    days = abs(threshold)
+    unit = "day" if days == 1 else "days"
+    return f"{days} {unit} {'before' if threshold > 0 else 'after'} expiry"
+
+
+def channel_open_reminders(*, channel: Channel) -> int:
+    """How many of the channel's reminders are still owed (pending or being sent)."""
+    return channel.reminders.filter(
+        status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]
+    ).count()

@@ -1,0 +1,228 @@
+"""Deliver one outbox row: claim it, send it outside any transaction, record the outcome.
+
+The claim is a conditional UPDATE (pending -> sending, only when its backoff is over): of two
+workers handed the same row, exactly one changes it and sends; the other is told "another
+worker got there first" and stops. Sending happens after the claim committed and before the
+outcome is written, with no transaction open (no network I/O inside ``atomic()``).
+
+Where a duplicate remains possible: the provider accepted the message and the worker dies (or
+loses the database) before the single UPDATE that marks the row sent commits. The row stays
+``sending``; after the claim timeout the next scan re-opens it and it is sent again. That window
+is one database write wide. Closing it would need the provider to deduplicate on a key we send,
+which Slack incoming webhooks and SMTP do not offer.
+
+Transient or permanent is decided by the transport (``TransportError.permanent``), not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+
+from alerts import policy
+from alerts.messages import reminder_notification
+from alerts.models import Reminder, ReminderStatus
+from alerts.transports.base import TransportError, transport_for
+from keyvault.audit import audit_append
+from keyvault.models import AuditAction, CredentialState
+
+logger = logging.getLogger(__name__)
+
+#: Longest error text kept on a row and in the audit log.
+MAX_ERROR_CHARS = 500
+#: Who the audit log names for deliveries (the system, not a signed-in user).
+ACTOR_LABEL = "reminders"
+
+
+class Outcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    NOT_CLAIMED = "not_claimed", "Not claimed (not pending, not due yet, or taken)"
+    CANCELLED = "cancelled", "Cancelled (credential no longer current)"
+    RETRY = "retry", "Failed transiently; retry later"
+    FAILED = "failed", "Failed for good"
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What one delivery attempt did; ``retry_in`` (seconds) is set for ``RETRY`` only."""
+
+    outcome: Outcome
+    retry_in: float | None = None
+    error: str = ""
+
+
+def reminder_claim(*, reminder_id: int, now: datetime) -> bool:
+    """Take a pending row for sending: True for exactly one caller, False for the others.
+
+    Counts the attempt and records the claim time (a claim older than the claim timeout is
+    re-opened by the scan). A row still waiting out its backoff is not claimable yet.
+    """
+    claimed = (
+        Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(
+            status=ReminderStatus.SENDING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            next_attempt_at=None,
+        )
+    )
+    return claimed == 1
+
+
+def reminder_deliver(*, reminder_id: int, now: datetime) -> DeliveryResult:
+    """Claim, send and record one reminder; never raises for a delivery failure.
+
+    Returns ``NOT_CLAIMED`` when another worker got there first (or the row is gone, done or
+    backing off); ``CANCELLED`` when its credential is no longer current; ``SENT`` (audited
+    ``REMINDER_SENT``); ``RETRY`` with ``retry_in`` for a transient failure with attempts left
+    (the row is pending again, not claimable before then); ``FAILED`` for a permanent failure or
+    the last attempt (audited ``REMINDER_FAILED``). ``now`` is the attempt's time: claim, send
+    and outcome are stamped with it.
+    """
+    if not reminder_claim(reminder_id=reminder_id, now=now):
+        logger.info("reminder %s not claimed: another worker got there first", reminder_id)
+        return DeliveryResult(Outcome.NOT_CLAIMED)
+    reminder = (
+        Reminder.objects.select_related("credential__integration", "channel")
+        .filter(pk=reminder_id)
+        .first()
+    )
+    if reminder is None:  # its channel was deleted a moment ago (the rows go with it)
+        return DeliveryResult(Outcome.CANCELLED)
+    if reminder.credential.state != CredentialState.CURRENT:
+        Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+            status=ReminderStatus.CANCELLED
+        )
+        return DeliveryResult(Outcome.CANCELLED)
+    try:
+        notification = reminder_notification(reminder=reminder, now=now)
+        transport = transport_for(reminder.channel, integration=reminder.credential.integration)
+        transport.send(notification)
+    except TransportError as exc:
+        return _after_failure(
+            reminder,
+            message=exc.message,
+            permanent=exc.permanent,
+            retry_after=exc.retry_after,
+            now=now,
+        )
+    except Exception as exc:
+        # Not a provider's answer: a bug or an environment problem. Log where it happened but
+        # not the exception's text, which may quote a URL; retried like a transient failure.
+        logger.error(
+            "reminder %s: unexpected %s while sending\n%s",
+            reminder.pk,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return _after_failure(
+            reminder,
+            message=f"Unexpected error ({type(exc).__name__}); see the worker log.",
+            permanent=False,
+            retry_after=None,
+            now=now,
+        )
+    reminder_mark_sent(reminder=reminder, now=now)
+    return DeliveryResult(Outcome.SENT)
+
+
+def reminder_mark_sent(*, reminder: Reminder, now: datetime) -> None:
+    """Record that the provider accepted ``reminder``, with its audit event, in one write.
+
+    The message went out whatever the row says now, so this records it even if the row was
+    cancelled or re-opened meanwhile; a row already marked sent means it went out twice, which
+    the audit event says.
+    """
+    with transaction.atomic():
+        marked = (
+            Reminder.objects.filter(pk=reminder.pk)
+            .exclude(status=ReminderStatus.SENT)
+            .update(status=ReminderStatus.SENT, sent_at=now, last_error="", next_attempt_at=None)
+        )
+        details = _details(reminder)
+        if not marked:
+            details["duplicate"] = True
+            logger.warning("reminder %s was sent again after being marked sent", reminder.pk)
+        audit_append(
+            action=AuditAction.REMINDER_SENT,
+            now=now,
+            actor_label=ACTOR_LABEL,
+            integration=reminder.credential.integration,
+            target=reminder,
+            details=details,
+        )
+
+
+def reminder_mark_failed(*, reminder: Reminder, message: str, now: datetime) -> bool:
+    """Mark a ``sending`` row failed for good, audited ``REMINDER_FAILED``; False (and no
+    audit) when the row is no longer ``sending``. ``reminder`` needs its credential's
+    integration and its channel loaded."""
+    message = message[:MAX_ERROR_CHARS]
+    with transaction.atomic():
+        marked = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+            status=ReminderStatus.FAILED, last_error=message, next_attempt_at=None
+        )
+        if marked:
+            audit_append(
+                action=AuditAction.REMINDER_FAILED,
+                now=now,
+                actor_label=ACTOR_LABEL,
+                integration=reminder.credential.integration,
+                target=reminder,
+                details={**_details(reminder), "error": message},
+            )
+    if marked:
+        logger.warning("reminder %s failed: %s", reminder.pk, message)
+    return bool(marked)
+
+
+def _after_failure(
+    reminder: Reminder,
+    *,
+    message: str,
+    permanent: bool,
+    retry_after: float | None,
+    now: datetime,
+) -> DeliveryResult:
+    message = message[:MAX_ERROR_CHARS]
+    attempts = reminder.attempts
+    if permanent or attempts >= settings.KEYVAULT_REMINDER_MAX_ATTEMPTS:
+        if not permanent:
+            message = f"{message} Gave up after {attempts} attempts."[:MAX_ERROR_CHARS]
+        reminder_mark_failed(reminder=reminder, message=message, now=now)
+        return DeliveryResult(Outcome.FAILED, error=message)
+    delay = policy.retry_delay(
+        attempts=attempts,
+        retry_after=retry_after,
+        base=settings.KEYVAULT_REMINDER_RETRY_BASE_SECONDS,
+        cap=settings.KEYVAULT_REMINDER_RETRY_MAX_SECONDS,
+    )
+    reopened = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+        status=ReminderStatus.PENDING,
+        last_error=message,
+        next_attempt_at=now + timedelta(seconds=delay),
+    )
+    if not reopened:  # cancelled or re-opened meanwhile: nothing left for this attempt to do
+        return DeliveryResult(Outcome.CANCELLED, error=message)
+    logger.info("reminder %s: transient failure, retry in %.0f s: %s", reminder.pk, delay, message)
+    return DeliveryResult(Outcome.RETRY, retry_in=delay, error=message)
+
+
+def _details(reminder: Reminder) -> dict[str, Any]:
+    """Audit details: metadata only (never a webhook URL or token)."""
+    return {
+        "channel": reminder.channel.name,
+        "channel_kind": reminder.channel.kind,
+        "threshold": reminder.threshold,
+        "attempts": reminder.attempts,
+        "credential": str(reminder.credential_id),
+        "hint": reminder.credential.hint,
+    }

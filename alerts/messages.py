@@ -1,0 +1,167 @@
+"""What reminders say: one ``Notification`` (subject, text, HTML, Slack) per message.
+
+Each form is rendered from its own template under ``templates/alerts/messages/``
+(``<name>_subject.txt``, ``<name>_body.txt``, ``<name>_body.html``, ``<name>_slack.json``) from
+one context built here. The context holds metadata only: never the token, the SCIM URL, the
+fingerprint or a webhook URL. Dates are shown in local time (``TIME_ZONE``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import dateformat, timezone
+
+from alerts.transports.base import Notification
+from keyvault.expiry import days_left
+
+if TYPE_CHECKING:
+    from alerts.models import Channel, Reminder
+    from keyvault.models import Integration
+
+TEMPLATE_DIR = "alerts/messages"
+DATE_FORMAT = "l j F Y, H:i T"  # e.g. "Sunday 8 March 2026, 09:00 UTC"
+
+
+def rotate_url(integration: Integration) -> str:
+    """Absolute link to the integration's rotate form (``SITE_URL`` + path)."""
+    for kwarg in ("pk", "integration_id"):
+        try:
+            path = reverse("keyvault:credential_rotate", kwargs={kwarg: integration.pk})
+        except NoReverseMatch:
+            continue
+        return settings.SITE_URL + path
+    # The rotate view is not wired (yet): this is the path it is agreed to have.
+    return f"{settings.SITE_URL}/integrations/{integration.pk}/rotate/"
+
+
+def channel_url(channel: Channel) -> str:
+    """Absolute link to a channel's page."""
+    return settings.SITE_URL + reverse("alerts:channel_detail", kwargs={"pk": channel.pk})
+
+
+@dataclass(frozen=True)
+class Due:
+    """How an expiry reads at ``now``: the phrase, the headline and the days figure."""
+
+    days: int  # calendar days left in local time; negative once overdue
+    expired: bool
+    phrase: str  # "expires in 7 days", "expires today", "expired 3 days ago"
+    days_label: str  # "Days left" or "Days overdue"
+    days_value: int  # never negative
+
+    @classmethod
+    def at(cls, expires_at: datetime, *, now: datetime) -> Due:
+        days = days_left(expires_at, now=now, tz=timezone.get_default_timezone())
+        expired = expires_at <= now
+        if not expired:
+            if days <= 0:
+                phrase = "expires today"
+            elif days == 1:
+                phrase = "expires tomorrow"
+            else:
+                phrase = f"expires in {days} days"
+            return cls(days, False, phrase, "Days left", max(days, 0))
+        overdue = max(-days, 0)
+        if overdue == 0:
+            phrase = "expired today"
+        elif overdue == 1:
+            phrase = "expired yesterday"
+        else:
+            phrase = f"expired {overdue} days ago"
+        return cls(days, True, phrase, "Days overdue", overdue)
+
+
+def local_datetime(value: datetime) -> str:
+    """``value`` in ``TIME_ZONE``, spelled out with the zone abbreviation."""
+    return dateformat.format(
+        timezone.localtime(value, timezone.get_default_timezone()), DATE_FORMAT
+    )
+
+
+def slack_escape(value: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def reminder_notification(*, reminder: Reminder, now: datetime) -> Notification:
+    """The message for one outbox row, as of ``now`` (days left are counted at send time)."""
+    credential = reminder.credential
+    integration = credential.integration
+    due = Due.at(credential.expires_at, now=now)
+    owner = integration.owner or "not set"
+    if integration.owner_email:
+        owner = (
+            f"{owner} <{integration.owner_email}>" if integration.owner else integration.owner_email
+        )
+    context: dict[str, Any] = {
+        "integration_name": integration.name,
+        "provider": integration.get_provider_display(),
+        "identity_provider": integration.get_identity_provider_display(),
+        "owner": owner,
+        "expires": local_datetime(credential.expires_at),
+        "expires_date": dateformat.format(
+            timezone.localtime(credential.expires_at, timezone.get_default_timezone()), "j M Y"
+        ),
+        "due": due,
+        "rotate_url": rotate_url(integration),
+        "threshold": reminder.threshold,
+    }
+    return _render("reminder", context)
+
+
+def test_notification(*, channel: Channel, now: datetime) -> Notification:
+    """A test message for ``channel``, saying what it is and when it was sent."""
+    context: dict[str, Any] = {
+        "channel_name": channel.name,
+        "sent_at": local_datetime(now),
+        "channel_url": channel_url(channel),
+    }
+    return _render("test", context)
+
+
+# Not a test of ours: keep pytest from collecting the function above when a test module
+# imports it.
+test_notification.__test__ = False  # type: ignore[attr-defined]
+
+
+def _render(name: str, context: dict[str, Any]) -> Notification:
+    # A header may not hold a line break; templates may end with one.
+    subject = " ".join(render_to_string(f"{TEMPLATE_DIR}/{name}_subject.txt", context).split())
+    text = str(render_to_string(f"{TEMPLATE_DIR}/{name}_body.txt", context)).strip() + "\n"
+    html = str(render_to_string(f"{TEMPLATE_DIR}/{name}_body.html", context))
+    slack = json.loads(
+        render_to_string(f"{TEMPLATE_DIR}/{name}_slack.json", _slack_context(context))
+    )
+    return Notification(
+        subject=subject,
+        text=text,
+        html=html,
+        slack_blocks=slack["blocks"],
+        slack_text=slack["text"],
+    )
+
+
+def _slack_context(context: dict[str, Any]) -> dict[str, Any]:
+    """The context with every string mrkdwn-escaped; the JSON template adds ``escapejs``."""
+    out: dict[str, Any] = {}
+    for key, value in context.items():
+        # Link targets go into "url" fields and <url|label> as they are.
+        plain = isinstance(value, str) and not key.endswith("_url")
+        out[key] = slack_escape(value) if plain else value
+    # Header blocks are plain text (no mrkdwn) and at most 150 characters.
+    if "integration_name" in context:
+        out["header_name"] = _truncate(context["integration_name"], 80)
+    if "channel_name" in context:
+        out["header_name"] = _truncate(context["channel_name"], 80)
+    return out
+
+
+def _truncate(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"

@@ -1,0 +1,132 @@
+"""Which reminders are owed for one credential at ``now``. Pure: no database, no clock.
+
+Vocabulary:
+
+- a *threshold* is a number of days before expiry (``30`` = thirty days before; ``0`` = the
+  expiry day). Overdue reminders use negative thresholds: ``-1`` is the first day after the
+  expiry day, ``-2`` the second, and so on, one a day until the credential is rotated or revoked.
+- days are *calendar days in local time* (``TIME_ZONE``, see ``keyvault.expiry.days_left``): the
+  seven-day reminder is owed from local midnight of the day seven days before the expiry date,
+  whatever the hour of expiry, so people get it on the morning of that day.
+- a threshold is *crossed* once ``days_left <= threshold``.
+
+When several thresholds were crossed since the last one recorded (a credential pasted with five
+days left, a scheduler that was down for a week), only the most urgent is sent; the others are
+recorded as skipped so the history says why they never went out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from django.core.exceptions import ValidationError
+
+from keyvault.expiry import days_left
+from keyvault.validation import thresholds_parse
+
+DEFAULT_THRESHOLDS: tuple[int, ...] = (30, 14, 7, 3, 1, 0)
+
+
+def thresholds_for(*, override: str, default: Sequence[int]) -> tuple[int, ...]:
+    """An integration's thresholds: its override when set and valid, else ``default``.
+
+    An invalid override already stored (validation is the form's job) falls back to the
+    default rather than silencing the integration's reminders.
+    """
+    if override.strip():
+        try:
+            return thresholds_parse(override)
+        except ValidationError:
+            pass
+    return tuple(sorted(set(default), reverse=True))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one (credential, channel) pair is owed now.
+
+    ``send`` is the threshold to deliver (None when nothing new was crossed); ``skip`` the other
+    newly crossed thresholds, recorded as skipped, most distant first.
+    """
+
+    send: int | None
+    skip: tuple[int, ...] = ()
+
+    @property
+    def thresholds(self) -> tuple[int, ...]:
+        return (*self.skip, self.send) if self.send is not None else ()
+
+
+NOTHING = Plan(None)
+
+
+def crossed_thresholds(*, days: int, thresholds: Sequence[int]) -> list[int]:
+    """Every threshold crossed when ``days`` calendar days are left, most distant first.
+
+    Includes the daily overdue thresholds ``-1 .. days`` once the expiry day has passed.
+    """
+    crossed = sorted((t for t in set(thresholds) if t >= days), reverse=True)
+    if days < 0:
+        crossed.extend(range(-1, days - 1, -1))
+    return crossed
+
+
+def reminder_plan(
+    *,
+    expires_at: datetime,
+    now: datetime,
+    thresholds: Sequence[int],
+    last_recorded: int | None,
+    tz: tzinfo,
+) -> Plan:
+    """Which thresholds to record for one (credential, channel) pair at ``now``.
+
+    ``last_recorded`` is the most urgent (smallest) threshold already recorded for the pair, in
+    any status, or None. Only thresholds more urgent than it are new: the rest were dealt with
+    (sent, skipped) or were added to the configuration after the fact, when they are moot.
+    Of the new ones the most urgent is sent and the others are skipped.
+    """
+    if now.tzinfo is None or expires_at.tzinfo is None:
+        raise ValueError("reminder_plan needs timezone-aware datetimes")
+    crossed = crossed_thresholds(days=days_left(expires_at, now=now, tz=tz), thresholds=thresholds)
+    new = [t for t in crossed if last_recorded is None or t < last_recorded]
+    if not new:
+        return NOTHING
+    return Plan(send=new[-1], skip=tuple(new[:-1]))
+
+
+def threshold_crossed_at(*, expires_at: datetime, threshold: int, tz: tzinfo) -> datetime:
+    """When ``threshold`` is crossed: local midnight starting the day ``threshold`` days before
+    the local expiry date (for overdue thresholds, after it). Aware, in ``tz``."""
+    day: date = expires_at.astimezone(tz).date() - timedelta(days=threshold)
+    return _local_midnight(day, tz)
+
+
+def _local_midnight(day: date, tz: tzinfo) -> datetime:
+    # zoneinfo resolves a midnight that falls in a DST gap (a few zones switch at 00:00) by
+    # applying the offset from before the transition (fold=0); normalising through UTC yields
+    # the first real instant of that day.
+    aware = datetime.combine(day, time.min).replace(tzinfo=tz)
+    return aware.astimezone(UTC).astimezone(tz)
+
+
+def window_days(thresholds: Iterable[int]) -> int:
+    """How far ahead of expiry a scan must look for these thresholds, in absolute days.
+
+    Two days of margin over the largest threshold cover the local-calendar rounding (now late
+    in a local day) and a 25-hour day at a DST change; the policy decides exactly.
+    """
+    return max(thresholds, default=0) + 2
+
+
+def retry_delay(*, attempts: int, retry_after: float | None, base: float, cap: float) -> float:
+    """Seconds to wait after failed attempt number ``attempts`` (1 = the first).
+
+    Exponential backoff ``base * 2**(attempts - 1)``; never sooner than the provider's
+    ``retry_after``; never longer than ``cap`` (the broker must hold a retry that long, see
+    the visibility timeout in settings).
+    """
+    backoff = base * 2 ** max(attempts - 1, 0)
+    return float(min(cap, max(backoff, retry_after or 0.0)))

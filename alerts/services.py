@@ -1,0 +1,310 @@
+"""Reminder outbox writes: the scan that fills it, and cancelling a retired credential's rows.
+
+The outbox (``Reminder`` rows) is the record of what is owed, not the broker: every scan
+re-enqueues rows still pending and re-opens deliveries whose worker died mid-send, so a lost
+broker message (the filesystem broker never redelivers; Redis loses unacknowledged work when it
+restarts without persistence) delays a reminder by at most one scan period, never loses it.
+
+Delivery itself (claim, send, record) lives in ``alerts.delivery``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from functools import partial
+from itertools import chain
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, Min, OuterRef, Q
+from django.utils import timezone
+
+from alerts import policy
+from alerts.delivery import reminder_mark_failed
+from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus, ScanHeartbeat
+from alerts.outbox import NewReminder, outbox_insert
+from keyvault.models import Credential, CredentialState, Integration
+
+logger = logging.getLogger(__name__)
+
+STALE_CLAIM_MESSAGE = "The worker sending it stopped before it finished; sending again."
+
+
+@dataclass(frozen=True)
+class QueuedReminder:
+    """A pending row handed to the delivery queue (metadata only, for the command's report)."""
+
+    id: int
+    integration: str
+    channel: str
+    threshold: int
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What one scan did."""
+
+    scanned_at: datetime
+    candidates: int = 0  # current credentials inside the reminder window
+    created: int = 0  # new pending rows
+    skipped: int = 0  # new rows recorded as skipped (crossed together with a more urgent one)
+    superseded: int = 0  # older pending rows skipped because a more urgent one is now owed
+    cancelled: int = 0  # pending rows of credentials no longer current
+    reopened: int = 0  # "sending" claims older than the claim timeout, pending again
+    exhausted: int = 0  # ... of which had used every attempt: marked failed
+    queued: tuple[QueuedReminder, ...] = field(default=())
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "candidates": self.candidates,
+            "created": self.created,
+            "skipped": self.skipped,
+            "superseded": self.superseded,
+            "cancelled": self.cancelled,
+            "reopened": self.reopened,
+            "exhausted": self.exhausted,
+            "queued": len(self.queued),
+        }
+
+
+def reminders_scan(*, now: datetime, enqueue: bool = True) -> ScanResult:
+    """Record every reminder owed at ``now`` and queue every pending one for delivery.
+
+    In one transaction and a fixed number of queries, whatever the number of credentials:
+    inserts outbox rows for current credentials whose next threshold has been crossed (the most
+    urgent pending, the others skipped), skips older pending rows a more urgent one replaces,
+    cancels pending rows of credentials no longer current, re-opens stale ``sending`` claims
+    (marking failed those out of attempts, audited), and records the heartbeat. Concurrent
+    scans queue on the heartbeat row and insert nothing twice.
+
+    With ``enqueue`` (the default) each pending row's id is sent to the delivery task after
+    the transaction commits; otherwise the caller delivers ``queued`` itself.
+    """
+    tz = timezone.get_default_timezone()
+    with transaction.atomic():
+        _heartbeat_lock(now=now)
+        created, skipped, candidates = _record_owed(now=now, tz=tz)
+        exhausted = _stale_claims_exhausted(now=now)
+        reopened = _stale_claims_reopen(now=now)
+        superseded = _pending_superseded()
+        cancelled = _pending_of_retired_cancelled()
+        queued = _pending_due(now=now)
+        ScanHeartbeat.objects.filter(pk=1).update(last_scan_at=now, last_queued=len(queued))
+        if enqueue and queued:
+            transaction.on_commit(partial(deliveries_enqueue, ids=[q.id for q in queued]))
+    result = ScanResult(
+        scanned_at=now,
+        candidates=candidates,
+        created=created,
+        skipped=skipped,
+        superseded=superseded,
+        cancelled=cancelled,
+        reopened=reopened,
+        exhausted=exhausted,
+        queued=tuple(queued),
+    )
+    logger.info("reminder scan: %s", result.summary())
+    return result
+
+
+def deliveries_enqueue(*, ids: Sequence[int]) -> int:
+    """Send each id to the delivery task; returns how many were handed to the broker.
+
+    Only ids travel: the task loads the row. When the broker is unreachable the rest are left
+    pending in the outbox for the next scan, rather than failing the scan that recorded them.
+    """
+    from alerts.tasks import deliver_reminder  # the tasks module imports this one
+
+    sent = 0
+    for reminder_id in ids:
+        try:
+            deliver_reminder.delay(reminder_id)
+        except Exception as exc:  # kombu raises several types for "broker down"
+            logger.warning(
+                "broker unavailable (%s): %d reminders stay pending for the next scan",
+                type(exc).__name__,
+                len(ids) - sent,
+            )
+            break
+        sent += 1
+    return sent
+
+
+def reminders_cancel(*, credential: Credential) -> int:
+    """Cancel the pending reminders of a credential that was rotated or revoked.
+
+    Called inside the rotate/revoke transaction (``credential_retired``). A reminder already
+    being sent cannot be stopped and is recorded as sent; nothing new is recorded for the
+    credential because scans only consider current credentials. Returns the rows cancelled.
+    """
+    return Reminder.objects.filter(credential=credential, status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.CANCELLED, next_attempt_at=None
+    )
+
+
+# --- steps of the scan ----------------------------------------------------------------------
+
+
+def _heartbeat_lock(*, now: datetime) -> None:
+    """Record the scan and lock the heartbeat row until commit: concurrent scans run one
+    after the other, so the second sees what the first recorded."""
+    if not ScanHeartbeat.objects.filter(pk=1).update(last_scan_at=now):
+        ScanHeartbeat.objects.get_or_create(pk=1)
+        ScanHeartbeat.objects.filter(pk=1).update(last_scan_at=now)
+
+
+def _record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
+    """Insert the rows owed at ``now``; returns (pending created, skipped created, candidates)."""
+    default = tuple(settings.KEYVAULT_REMINDER_THRESHOLDS)
+    overrides = {
+        raw: policy.thresholds_for(override=raw, default=default)
+        for raw in Integration.objects.exclude(reminder_thresholds="")
+        .order_by()
+        .values_list("reminder_thresholds", flat=True)
+        .distinct()
+    }
+    horizon = now + timedelta(days=policy.window_days(chain(default, *overrides.values())))
+    # Served by the partial index on current credentials' expiry.
+    candidates = Credential.objects.filter(state=CredentialState.CURRENT, expires_at__lte=horizon)
+    rows = list(
+        candidates.values_list(
+            "id",
+            "expires_at",
+            "integration_id",
+            "integration__reminder_thresholds",
+            "integration__owner_email",
+        )
+    )
+    channels = list(
+        Channel.objects.only("id", "kind", "is_default", "email_recipients", "email_to_owner")
+    )
+    linked: dict[UUID, set[UUID]] = defaultdict(set)
+    for integration_id, channel_id in Channel.integrations.through.objects.filter(
+        integration_id__in=candidates.values("integration_id")
+    ).values_list("integration_id", "channel_id"):
+        linked[integration_id].add(channel_id)
+    recorded = {
+        (credential_id, channel_id): last
+        for credential_id, channel_id, last in Reminder.objects.filter(
+            credential_id__in=candidates.values("id")
+        )
+        .values_list("credential_id", "channel_id")
+        .annotate(last=Min("threshold"))
+    }
+    owed: list[NewReminder] = []
+    for credential_id, expires_at, integration_id, override, owner_email in rows:
+        thresholds = overrides.get(override, default)
+        for channel in channels:
+            if not (channel.is_default or channel.pk in linked[integration_id]):
+                continue
+            if not _has_recipient(channel, owner_email=owner_email):
+                continue
+            plan = policy.reminder_plan(
+                expires_at=expires_at,
+                now=now,
+                thresholds=thresholds,
+                last_recorded=recorded.get((credential_id, channel.pk)),
+                tz=tz,
+            )
+            for threshold in plan.thresholds:
+                owed.append(
+                    NewReminder(
+                        credential_id=credential_id,
+                        channel_id=channel.pk,
+                        threshold=threshold,
+                        status=ReminderStatus.PENDING
+                        if threshold == plan.send
+                        else ReminderStatus.SKIPPED,
+                        due_at=policy.threshold_crossed_at(
+                            expires_at=expires_at,
+                            threshold=threshold,
+                            tz=tz,
+                        ),
+                    )
+                )
+    inserted = outbox_insert(owed, now=now)
+    return inserted[ReminderStatus.PENDING], inserted[ReminderStatus.SKIPPED], len(rows)
+
+
+def _has_recipient(channel: Channel, *, owner_email: str) -> bool:
+    """False for an email channel with nobody to write to about this integration: the
+    built-in "owners" channel and an integration without an owner address is an expected
+    combination, not a failure to show on the dashboard."""
+    if channel.kind != ChannelKind.EMAIL:
+        return True
+    return bool(channel.email_recipients.strip() or (channel.email_to_owner and owner_email))
+
+
+def _stale_claims(*, now: datetime) -> Q:
+    cutoff = now - timedelta(seconds=settings.KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS)
+    return Q(status=ReminderStatus.SENDING, claimed_at__lt=cutoff)
+
+
+def _stale_claims_exhausted(*, now: datetime) -> int:
+    """Stale claims that used every attempt (a message that kills its worker each time) are
+    marked failed, audited, instead of being tried forever."""
+    stale = list(
+        Reminder.objects.filter(
+            _stale_claims(now=now), attempts__gte=settings.KEYVAULT_REMINDER_MAX_ATTEMPTS
+        ).select_related("credential__integration", "channel")
+    )
+    for reminder in stale:
+        reminder_mark_failed(
+            reminder=reminder,
+            message="The worker sending it stopped before it finished, on every attempt; "
+            f"gave up after {reminder.attempts} attempts.",
+            now=now,
+        )
+    return len(stale)
+
+
+def _stale_claims_reopen(*, now: datetime) -> int:
+    """A worker that died mid-send left its row "sending": make it pending again. If the
+    provider had already accepted the message, this sends it a second time (see
+    ``alerts.delivery``: the window is the one database write after the provider's answer)."""
+    return Reminder.objects.filter(
+        _stale_claims(now=now), attempts__lt=settings.KEYVAULT_REMINDER_MAX_ATTEMPTS
+    ).update(status=ReminderStatus.PENDING, next_attempt_at=None, last_error=STALE_CLAIM_MESSAGE)
+
+
+def _pending_superseded() -> int:
+    """Skip pending rows that a more urgent row of the same (credential, channel) replaces,
+    e.g. a 7-day reminder stuck behind a Slack outage once the 3-day one is owed."""
+    more_urgent = Reminder.objects.filter(
+        credential_id=OuterRef("credential_id"),
+        channel_id=OuterRef("channel_id"),
+        threshold__lt=OuterRef("threshold"),
+    )
+    return (
+        Reminder.objects.filter(status=ReminderStatus.PENDING)
+        .filter(Exists(more_urgent))
+        .update(status=ReminderStatus.SKIPPED, next_attempt_at=None)
+    )
+
+
+def _pending_of_retired_cancelled() -> int:
+    """Cancel pending rows of credentials no longer current that the ``credential_retired``
+    receiver did not see (e.g. a state changed outside the services)."""
+    return (
+        Reminder.objects.filter(status=ReminderStatus.PENDING)
+        .exclude(credential__state=CredentialState.CURRENT)
+        .update(status=ReminderStatus.CANCELLED, next_attempt_at=None)
+    )
+
+
+def _pending_due(*, now: datetime) -> list[QueuedReminder]:
+    """Pending rows whose backoff (if any) is over, oldest first."""
+    return [
+        QueuedReminder(id=pk, integration=name, channel=channel, threshold=threshold)
+        for pk, name, channel, threshold in Reminder.objects.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            status=ReminderStatus.PENDING,
+        )
+        .order_by("id")
+        .values_list("id", "credential__integration__name", "channel__name", "threshold")
+    ]

@@ -1,0 +1,94 @@
+"""What every reminder transport shares: the message, the error, the interface.
+
+A transport sends one ``Notification`` to one channel and either returns (delivered) or raises
+``TransportError``. Whether a failure is worth retrying is decided by the transport that
+understands the provider's answer (``permanent``); the caller owns retries and backoff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alerts.models import Channel
+    from keyvault.models import Integration
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What a reminder says, in every form a transport needs. Holds no secret.
+
+    ``slack_blocks`` is Block Kit JSON; ``slack_text`` is its plain fallback (notifications,
+    screen readers and clients that cannot render blocks).
+    """
+
+    subject: str
+    text: str
+    html: str
+    slack_blocks: list[dict[str, Any]]
+    slack_text: str
+
+
+class TransportError(Exception):
+    """A notification was not delivered.
+
+    ``message`` says why in words an admin can act on and never contains a secret (no webhook
+    URL, no token). ``permanent`` means retrying the same send cannot succeed (the webhook was
+    removed, no recipients); otherwise the failure is transient and may be retried, no sooner
+    than ``retry_after`` seconds when the provider said so.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return (
+            f"TransportError({self.message!r}, permanent={self.permanent}, "
+            f"retry_after={self.retry_after})"
+        )
+
+
+class Transport:
+    """Sends notifications to one channel. One subclass per ``ChannelKind``."""
+
+    def send(self, notification: Notification) -> None:
+        """Deliver ``notification``; returns when the provider accepted it.
+
+        Raises ``TransportError`` (permanent or transient) otherwise. Does network I/O: never
+        call it inside ``transaction.atomic()``.
+        """
+        raise NotImplementedError
+
+
+def transport_for(channel: Channel, *, integration: Integration | None) -> Transport:
+    """The transport that delivers to ``channel`` about ``integration`` (None for a test).
+
+    Decrypts the channel's secret here, at the last moment; raises ``TransportError``
+    (permanent) when the channel cannot be used as configured (no webhook, undecryptable
+    webhook, unknown kind).
+    """
+    # Imported here: the concrete transports import this module.
+    from alerts.models import ChannelKind
+    from alerts.transports.email import EmailTransport
+    from alerts.transports.slack import SlackTransport
+    from keyvault.crypto import CryptoError
+
+    if channel.kind == ChannelKind.SLACK:
+        try:
+            url = channel.unseal("webhook_ciphertext")
+        except CryptoError as exc:
+            raise TransportError(
+                f"The webhook URL cannot be decrypted ({exc}).", permanent=True
+            ) from None
+        if not url:
+            raise TransportError("This channel has no webhook URL.", permanent=True)
+        return SlackTransport(webhook_url=url)
+    if channel.kind == ChannelKind.EMAIL:
+        return EmailTransport.for_channel(channel, integration=integration)
+    raise TransportError(f"Unknown channel kind {channel.kind!r}.", permanent=True)

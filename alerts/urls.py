@@ -1,0 +1,21 @@
+"""URLs of the channel pages (namespace ``alerts``, mounted under ``channels/``).
+
+Every name here needs a row in ``tests/keyvault/test_role_matrix.py``.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("", views.channel_list, name="channel_list"),
+    path("new/<str:kind>/", views.channel_create, name="channel_create"),
+    path("<uuid:pk>/", views.channel_detail, name="channel_detail"),
+    path("<uuid:pk>/edit/", views.channel_edit, name="channel_edit"),
+    path("<uuid:pk>/delete/", views.channel_delete, name="channel_delete"),
+    path("<uuid:pk>/test/", views.channel_test, name="channel_test"),
+]

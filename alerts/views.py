@@ -1,0 +1,148 @@
+"""Channel pages. Admins manage channels; auditors may read them (no secret is ever shown).
+
+Views that receive a webhook URL are wrapped in ``handles_secrets`` (``sensitive_post_parameters``
+plus an always-on exception filter) and ``sensitive_variables()``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from alerts import channel_services
+from alerts.forms import FORMS
+from alerts.models import Channel, ChannelKind
+from keyvault.forms import apply_service_errors
+from keyvault.requestinfo import client_ip
+from keyvault.roles import admin_required, viewer_required
+from keyvault.secrecy import handles_secrets
+
+
+@viewer_required
+@require_safe
+def channel_list(request: HttpRequest) -> HttpResponse:
+    """Every channel: kind, destination hint, default flag, integrations, failures."""
+    return render(
+        request,
+        "alerts/channel_list.html",
+        {"channels": channel_services.channel_list(), "kinds": ChannelKind},
+    )
+
+
+@viewer_required
+@require_safe
+def channel_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """One channel's settings, its integrations and its recent failed reminders."""
+    channel = get_object_or_404(Channel, pk=pk)
+    return render(
+        request,
+        "alerts/channel_detail.html",
+        {
+            "channel": channel,
+            "integrations": channel.integrations.order_by("name"),
+            "failures": channel_services.channel_failed_reminders(channel=channel),
+            "kinds": ChannelKind,
+        },
+    )
+
+
+@handles_secrets("webhook_url")
+@admin_required
+@require_http_methods(["GET", "POST"])
+@sensitive_variables()
+def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
+    """New Slack or email channel."""
+    form_class = FORMS.get(kind)
+    if form_class is None:
+        raise Http404("Unknown channel kind")
+    form = form_class(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            channel = channel_services.channel_create(
+                kind=kind,
+                data=form.channel_input(),
+                actor=request.user,
+                now=timezone.now(),
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Channel “{channel.name}” was added.")
+            return redirect("alerts:channel_detail", pk=channel.pk)
+    return render(
+        request, "alerts/channel_form.html", {"form": form, "kind": kind, "channel": None}
+    )
+
+
+@handles_secrets("webhook_url")
+@admin_required
+@require_http_methods(["GET", "POST"])
+@sensitive_variables()
+def channel_edit(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Change a channel; an empty webhook field keeps the current webhook."""
+    channel = get_object_or_404(Channel, pk=pk)
+    form = FORMS[channel.kind](request.POST if request.method == "POST" else None, channel=channel)
+    if form.is_bound and form.is_valid():
+        try:
+            channel = channel_services.channel_update(
+                channel=channel,
+                data=form.channel_input(),
+                actor=request.user,
+                now=timezone.now(),
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Channel “{channel.name}” was saved.")
+            return redirect("alerts:channel_detail", pk=channel.pk)
+    return render(
+        request,
+        "alerts/channel_form.html",
+        {"form": form, "kind": channel.kind, "channel": channel},
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def channel_delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Confirm, then delete a channel (its outbox rows go with it)."""
+    channel = get_object_or_404(Channel, pk=pk)
+    if request.method == "POST":
+        name = channel.name
+        channel_services.channel_delete(
+            channel=channel, actor=request.user, now=timezone.now(), ip=client_ip(request)
+        )
+        messages.success(request, f"Channel “{name}” was deleted.")
+        return redirect("alerts:channel_list")
+    return render(
+        request,
+        "alerts/channel_confirm_delete.html",
+        {
+            "channel": channel,
+            "open_reminders": channel_services.channel_open_reminders(channel=channel),
+        },
+    )
+
+
+@admin_required
+@require_POST
+def channel_test(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+    """Send a test notification now and report success or the exact error."""
+    channel = get_object_or_404(Channel, pk=pk)
+    result = channel_services.channel_send_test(
+        channel=channel, actor=request.user, now=timezone.now(), ip=client_ip(request)
+    )
+    if result.ok:
+        messages.success(request, f"Test notification sent to “{channel.name}”.")
+    else:
+        messages.error(request, f"The test notification failed: {result.message}")
+    return redirect("alerts:channel_detail", pk=channel.pk)

@@ -1,0 +1,157 @@
+"""Streamed exports of the (filtered) audit log: CSV for spreadsheets, JSON lines for tools.
+
+The export is itself audited (``AUDIT_EXPORTED``, the filter in its details) before a byte is
+sent, and covers the events recorded before that one. Rows stream from a database cursor
+through a generator, so memory stays flat whatever the size of the log.
+
+CSV cells are made safe for spreadsheets: a text cell that starts with a character a
+spreadsheet treats as the start of a formula (``=``, ``+``, ``-``, ``@``, tab, carriage
+return, and their full-width forms) gets a leading ``'`` so it is shown as text and never runs
+(OWASP "CSV injection").
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.http import StreamingHttpResponse
+
+from keyvault.audit import audit_append
+from keyvault.audit_selectors import AuditFilter, audit_rows_for_export
+from keyvault.models import AuditAction
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSONL = "jsonl", "JSON lines"
+
+
+CSV_HEADER = (
+    "seq",
+    "created_at",
+    "action",
+    "action_label",
+    "actor",
+    "actor_id",
+    "integration",
+    "integration_id",
+    "target_type",
+    "target_id",
+    "ip",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")  # noqa: RUF001
+_ACTION_LABELS = dict(AuditAction.choices)
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell value that a spreadsheet shows as typed: text that could start a formula gets a
+    leading apostrophe; numbers stay numbers; ``None`` becomes an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One event as plain JSON-ready values (timestamps in UTC, ISO 8601)."""
+    created_at: datetime = row["created_at"]
+    return {
+        "seq": row["seq"],
+        "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "action": row["action"],
+        "action_label": str(_ACTION_LABELS.get(row["action"], row["action"])),
+        "actor": row["actor_label"],
+        "actor_id": row["actor_id"],
+        "integration": row["integration__name"],
+        "integration_id": str(row["integration_id"]) if row["integration_id"] else None,
+        "target_type": row["target_type"],
+        "target_id": row["target_id"],
+        "ip": str(row["ip"]) if row["ip"] is not None else None,
+        "details": row["details"],
+        "prev_hash": row["prev_hash"],
+        "hash": row["hash"],
+    }
+
+
+class _Line:
+    """A file-like object for ``csv.writer`` that hands back what it was given."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """The header, then one formula-safe CSV line per event."""
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
+    yield writer.writerow(CSV_HEADER)
+    for row in rows:
+        record = _record(row)
+        record["details"] = json.dumps(record["details"], sort_keys=True, ensure_ascii=False)
+        yield writer.writerow([csv_safe(record[column]) for column in CSV_HEADER])
+
+
+def jsonl_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """One JSON object per line and per event."""
+    for row in rows:
+        yield json.dumps(_record(row), ensure_ascii=False) + "\n"
+
+
+def _batched(lines: Iterable[str], *, size: int = 64 * 1024) -> Iterator[str]:
+    """Join lines into chunks of about ``size`` characters: one write per chunk, not per row."""
+    buffer: list[str] = []
+    length = 0
+    for line in lines:
+        buffer.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(buffer)
+            buffer, length = [], 0
+    if buffer:
+        yield "".join(buffer)
+
+
+def audit_export_start(
+    *, filters: AuditFilter, fmt: ExportFormat, actor: Any, now: datetime, ip: str | None = None
+) -> int:
+    """Record the export (``AUDIT_EXPORTED`` with the filter) and return the last ``seq`` it
+    covers: every event recorded before this one."""
+    with transaction.atomic():
+        event = audit_append(
+            action=AuditAction.AUDIT_EXPORTED,
+            now=now,
+            actor=actor,
+            ip=ip,
+            details={"format": fmt.value, "filters": filters.as_details()},
+        )
+    return event.seq - 1
+
+
+def audit_export_response(
+    *, filters: AuditFilter, fmt: ExportFormat, actor: Any, now: datetime, ip: str | None = None
+) -> StreamingHttpResponse:
+    """Audit the export, then stream it as a download."""
+    upto_seq = audit_export_start(filters=filters, fmt=fmt, actor=actor, now=now, ip=ip)
+    rows = audit_rows_for_export(filters=filters, upto_seq=upto_seq)
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if fmt == ExportFormat.CSV:
+        response = StreamingHttpResponse(
+            _batched(csv_lines(rows)), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = StreamingHttpResponse(
+            _batched(jsonl_lines(rows)), content_type="application/x-ndjson; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="keyvault-audit-{stamp}.{fmt.value}"'
+    response["Cache-Control"] = "no-store"
+    return response

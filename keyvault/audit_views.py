@@ -1,0 +1,91 @@
+"""Auditor pages: the audit log (filter, keyset pages, export) and the compliance summary.
+
+Readable by admins and auditors; nothing here shows or changes a secret. The export is a POST
+(it writes its own audit event, so it is a state change and carries a CSRF token).
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from keyvault.audit_export import ExportFormat, audit_export_response
+from keyvault.audit_selectors import audit_page
+from keyvault.compliance import compliance_summary
+from keyvault.requestinfo import client_ip
+from keyvault.roles import viewer_required
+from keyvault.rotation_forms import AuditFilterForm
+
+FILTER_FIELDS = ("integration", "actor", "action", "date_from", "date_to", "q")
+
+
+def _cursor(raw: str | None) -> int | None:
+    """A page cursor (a ``seq``); anything else means "no cursor"."""
+    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+
+
+def _filter_form(data: dict[str, str]) -> AuditFilterForm:
+    form = AuditFilterForm({k: data[k] for k in FILTER_FIELDS if data.get(k)})
+    form.is_valid()  # the valid fields still filter; the invalid ones show their error
+    return form
+
+
+@viewer_required
+@require_safe
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit log, newest first, filtered, 50 a page (``before``/``after`` cursors)."""
+    form = _filter_form(request.GET.dict())
+    filters = form.filters()
+    page = audit_page(
+        filters=filters,
+        before=_cursor(request.GET.get("before")),
+        after=_cursor(request.GET.get("after")),
+    )
+    query = request.GET.copy()
+    for key in ("before", "after"):
+        query.pop(key, None)
+    return render(
+        request,
+        "keyvault/audit_log.html",
+        {
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "filter_query": query.urlencode(),
+            "filter_items": [(k, v) for k, v in query.items() if k in FILTER_FIELDS and v],
+        },
+    )
+
+
+@viewer_required
+@require_POST
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """Stream the filtered log as CSV or JSON lines; the export itself is audited."""
+    try:
+        fmt = ExportFormat(request.POST.get("format", ExportFormat.CSV))
+    except ValueError:
+        return HttpResponseBadRequest("Unknown export format.")
+    form = _filter_form(request.POST.dict())
+    if form.errors:
+        return HttpResponseBadRequest("Fix the filter before exporting.")
+    response = audit_export_response(
+        filters=form.filters(),
+        fmt=fmt,
+        actor=request.user,
+        now=timezone.now(),
+        ip=client_ip(request),
+    )
+    # A streamed response: the role decorators are typed for HttpResponse only.
+    return cast(HttpResponse, response)
+
+
+@viewer_required
+@require_safe
+def compliance(request: HttpRequest) -> HttpResponse:
+    """Rotation figures, integrations expired now, and the 12-month expiry timeline."""
+    summary = compliance_summary(now=timezone.now(), page_number=request.GET.get("page"))
+    return render(request, "keyvault/compliance.html", {"summary": summary})

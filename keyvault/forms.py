@@ -1,0 +1,224 @@
+"""Forms of the vault pages. They parse input; the rules live in ``keyvault.services``.
+
+Dates to datetimes (local time zone, ``settings.TIME_ZONE``):
+
+* issue date = today  -> ``now``: a credential pasted the moment it is issued counts from now,
+  so an Atlassian key pasted today "expires in 365 days".
+* issue date earlier  -> local midnight at the start of that day.
+* expiry date         -> local midnight at the start of that day: the conservative reading
+  ("expires on 1 March" means it may stop working on 1 March), so reminders come early.
+* no expiry date      -> issued + the provider's lifetime (``keyvault.providers``).
+
+Secrets (token, SCIM URL) are never written back into the page: a form shown again after an
+error asks for them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from keyvault import services
+from keyvault.models import Integration
+from keyvault.providers import PROVIDERS, IdentityProvider, ProviderKind
+from keyvault.validation import validate_thresholds
+
+SECRET_FIELDS = ("scim_url", "token")
+
+# Service error keys that name a form field differently.
+_SERVICE_FIELD_NAMES = {"expires_at": "expires_on", "issued_at": "issued_on"}
+
+_NO_AUTOFILL = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+
+
+class NoEchoTextInput(forms.TextInput):
+    """A text input that never renders its submitted value back into the page."""
+
+    def format_value(self, value: Any) -> str | None:
+        return None
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of ``day`` in the current (local) time zone, as an aware datetime."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a service's ``ValidationError`` on the matching fields (unknown keys: whole form)."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for key, errors in exc.error_dict.items():
+        field = _SERVICE_FIELD_NAMES.get(key, key)
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class IntegrationForm(forms.Form):
+    """An integration's metadata (create and edit)."""
+
+    name = forms.CharField(
+        max_length=200,
+        help_text="What needs the credential, e.g. “Atlassian Cloud — acme (Okta SCIM)”.",
+    )
+    provider = forms.ChoiceField(
+        choices=ProviderKind.choices, help_text="Sets the default lifetime and the URL shape."
+    )
+    identity_provider = forms.ChoiceField(
+        choices=IdentityProvider.choices, initial=IdentityProvider.OKTA
+    )
+    owner = forms.CharField(max_length=200, required=False, help_text="Person or team responsible.")
+    owner_email = forms.EmailField(
+        required=False,
+        label="Owner email",
+        help_text="Reminders can go here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    notes = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Where it is configured, who to ask — never the secret itself.",
+    )
+    reminder_thresholds = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Reminder days",
+        validators=[validate_thresholds],
+        help_text="Days before expiry to send reminders, e.g. 30,14,7,3,1,0. Empty: the default. "
+        "Once expired, a reminder goes out every day.",
+    )
+
+    def __init__(self, *args: Any, instance: Integration | None = None, **kwargs: Any) -> None:
+        if instance is not None:
+            kwargs.setdefault("initial", {}).update(
+                {name: getattr(instance, name) for name in IntegrationForm.base_fields}
+            )
+        super().__init__(*args, **kwargs)
+        self.instance = instance
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"].strip()
+        others = Integration.objects.filter(name=name)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise ValidationError("An integration with this name already exists.", code="unique")
+        return name
+
+    def integration_fields(self) -> dict[str, Any]:
+        """The metadata to hand to ``integration_create`` / ``integration_update``."""
+        return {name: self.cleaned_data[name] for name in IntegrationForm.base_fields}
+
+
+class IntegrationCreateForm(IntegrationForm):
+    """New integration and its first credential, validated by ``services.secret_input_clean``.
+
+    After ``is_valid()`` the validated paste is in ``secret``.
+    """
+
+    # Not ``required`` here: emptiness is judged by the shared rules in ``keyvault.validation``
+    # (whose messages are clearer); the browser still gets ``required`` where it always is.
+    scim_url = forms.CharField(
+        required=False,
+        strip=False,
+        label="SCIM base URL",
+        widget=NoEchoTextInput(attrs={**_NO_AUTOFILL, "inputmode": "url"}),
+    )
+    token = forms.CharField(
+        required=False,
+        strip=False,
+        label="Token",
+        help_text="Paste it exactly as issued; surrounding spaces and line breaks are removed.",
+        widget=forms.PasswordInput(render_value=False, attrs={**_NO_AUTOFILL, "required": True}),
+    )
+    issued_on = forms.DateField(label="Issued on", widget=DateInput())
+    expires_on = forms.DateField(
+        label="Expires on",
+        required=False,
+        widget=DateInput(),
+        help_text="Leave empty for the provider's usual lifetime.",
+    )
+
+    def __init__(self, *args: Any, now: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now
+        self.today = timezone.localdate(now)
+        self.fields["issued_on"].initial = self.today
+        self.secret: services.SecretInput | None = None
+        self._describe_provider(self.data.get("provider") or ProviderKind.choices[0][0])
+
+    def _describe_provider(self, kind: str) -> None:
+        """URL and expiry hints for the chosen provider (the page script updates them live)."""
+        preset = PROVIDERS.get(kind)
+        if preset is None:
+            return
+        scim_url = self.fields["scim_url"]
+        scim_url.widget.attrs["required"] = preset.url_required
+        scim_url.help_text = (
+            f"Expected shape: {preset.url_example}"
+            if preset.url_example
+            else "Where the identity provider sends provisioning requests."
+        )
+        lifetime = f"{preset.lifetime_days} days after the issue date"
+        self.fields["expires_on"].help_text = f"Leave empty for the usual lifetime: {lifetime}."
+
+    def clean_issued_on(self) -> date:
+        issued_on: date = self.cleaned_data["issued_on"]
+        if issued_on > self.today:
+            raise ValidationError("The issue date cannot be in the future.", code="future")
+        return issued_on
+
+    def issued_at(self, issued_on: date) -> datetime:
+        return self.now if issued_on == self.today else local_midnight(issued_on)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        provider, issued_on = cleaned.get("provider"), cleaned.get("issued_on")
+        if not provider or not issued_on or "expires_on" in self.errors:
+            return cleaned  # the fields' own messages say what to fix first
+        expires_on = cleaned.get("expires_on")
+        try:
+            self.secret = services.secret_input_clean(
+                provider=provider,
+                scim_url=cleaned.get("scim_url"),
+                token=cleaned.get("token"),
+                issued_at=self.issued_at(issued_on),
+                expires_at=local_midnight(expires_on) if expires_on else None,
+            )
+        except ValidationError as exc:
+            apply_service_errors(self, exc)
+        return cleaned
+
+
+class RevealForm(forms.Form):
+    """Password re-entry before a credential is shown."""
+
+    password = forms.CharField(
+        strip=False,
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
+def provider_presets() -> Mapping[str, dict[str, Any]]:
+    """What the create page's script needs to show defaults when the provider changes."""
+    return {
+        kind: {
+            "label": preset.label,
+            "lifetime_days": preset.lifetime_days,
+            "url_required": preset.url_required,
+            "url_example": preset.url_example,
+        }
+        for kind, preset in PROVIDERS.items()
+    }

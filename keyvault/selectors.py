@@ -1,0 +1,190 @@
+"""Reads for the vault's pages: the dashboard list and an integration's detail.
+
+Every function takes ``now`` from its caller (one snapshot per request) and never loads
+ciphertext: pages that list credentials have no use for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.shortcuts import get_object_or_404
+from django.utils.translation import ngettext
+
+from keyvault.expiry import Status, credential_status, days_left
+from keyvault.models import Credential, CredentialState, Integration
+from keyvault.providers import ProviderKind
+
+DASHBOARD_PAGE_SIZE = 50
+SEARCH_MAX_LENGTH = 200
+
+# Columns a page may show; the ciphertext columns stay in the database.
+_CREDENTIAL_COLUMNS = (
+    "id",
+    "integration_id",
+    "state",
+    "fingerprint",
+    "hint",
+    "issued_at",
+    "expires_at",
+    "created_at",
+    "superseded_at",
+    "revoked_at",
+    "destroyed_at",
+)
+
+
+@dataclass(frozen=True)
+class CredentialFacts:
+    """A credential version as a page shows it at one ``now``."""
+
+    credential: Credential
+    status: Status
+    days_left: int
+    now: datetime
+
+    @property
+    def fingerprint_short(self) -> str:
+        return self.credential.fingerprint[:16]
+
+    @property
+    def status_label(self) -> str:
+        """Badge text; says as much as the badge colour (never colour alone)."""
+        if self.status == Status.DUE_SOON:
+            if self.days_left <= 0:
+                return "Due today"
+            if self.days_left == 1:
+                return "Due tomorrow"
+            return f"Due in {self.days_left} days"
+        return str(self.status.label)
+
+    @property
+    def expiry_phrase(self) -> str:
+        """The expiry in words, in calendar days: “expires in 365 days”, “expired 3 days ago”."""
+        n = self.days_left
+        if self.credential.expires_at > self.now:
+            if n <= 0:
+                return "expires today"
+            if n == 1:
+                return "expires tomorrow"
+            return ngettext("expires in %(n)d day", "expires in %(n)d days", n) % {"n": n}
+        if n >= 0:
+            return "expired today"
+        if n == -1:
+            return "expired yesterday"
+        return ngettext("expired %(n)d day ago", "expired %(n)d days ago", -n) % {"n": -n}
+
+    @property
+    def is_current(self) -> bool:
+        return self.credential.state == CredentialState.CURRENT
+
+
+def credential_facts(*, credential: Credential, now: datetime) -> CredentialFacts:
+    """Status and calendar days left for ``credential`` at ``now`` (local time zone)."""
+    return CredentialFacts(
+        credential=credential,
+        status=credential_status(
+            credential, now=now, due_soon_days=settings.KEYVAULT_DUE_SOON_DAYS
+        ),
+        days_left=days_left(credential.expires_at, now=now),
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    integration: Integration
+    facts: CredentialFacts | None  # the current credential, else the latest version
+
+
+@dataclass(frozen=True)
+class DashboardPage:
+    page: Page[Integration]
+    rows: list[DashboardRow]
+    q: str
+
+
+def integration_search(*, q: str = "") -> QuerySet[Integration]:
+    """Integrations whose name, owner or provider matches ``q``, soonest expiry first.
+
+    Ordered by the expiry of the current credential (integrations without one last), then by
+    name. Each row is annotated with ``shown_credential_id``: the current credential, else the
+    most recently issued version.
+    """
+    versions = Credential.objects.filter(integration=OuterRef("pk"))
+    current = versions.filter(state=CredentialState.CURRENT)
+    shown = versions.annotate(
+        is_current=Case(
+            When(state=CredentialState.CURRENT, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("is_current", "-issued_at", "-created_at")
+    qs = Integration.objects.annotate(
+        current_expires_at=Subquery(current.values("expires_at")[:1]),
+        shown_credential_id=Subquery(shown.values("pk")[:1]),
+    )
+    q = q.strip()[:SEARCH_MAX_LENGTH]
+    if q:
+        # Providers are stored as keys ("entra_id"); match their labels too ("Entra").
+        kinds = [kind for kind, label in ProviderKind.choices if q.lower() in label.lower()]
+        qs = qs.filter(
+            Q(name__icontains=q)
+            | Q(owner__icontains=q)
+            | Q(owner_email__icontains=q)
+            | Q(provider__icontains=q)
+            | Q(provider__in=kinds)
+        )
+    return qs.order_by(F("current_expires_at").asc(nulls_last=True), "name")
+
+
+def dashboard_page(
+    *, q: str, page_number: str | int | None, now: datetime, per_page: int = DASHBOARD_PAGE_SIZE
+) -> DashboardPage:
+    """One page of the dashboard with each integration's shown credential and its status.
+
+    A constant number of queries whatever the table size: a count, the page of integrations,
+    and their shown credentials in one ``IN`` query.
+    """
+    q = q.strip()[:SEARCH_MAX_LENGTH]
+    page = Paginator(integration_search(q=q), per_page).get_page(page_number)
+    integrations: Sequence[Integration] = list(page.object_list)
+    ids = [i.shown_credential_id for i in integrations if i.shown_credential_id]  # type: ignore[attr-defined]
+    credentials = Credential.objects.only(*_CREDENTIAL_COLUMNS).in_bulk(ids)
+    rows = []
+    for integration in integrations:
+        credential = credentials.get(integration.shown_credential_id)  # type: ignore[attr-defined]
+        facts = credential_facts(credential=credential, now=now) if credential else None
+        rows.append(DashboardRow(integration=integration, facts=facts))
+    return DashboardPage(page=page, rows=rows, q=q)
+
+
+@dataclass(frozen=True)
+class IntegrationDetail:
+    integration: Integration
+    current: CredentialFacts | None
+    versions: list[CredentialFacts]
+
+
+def integration_detail(*, integration_id: uuid.UUID, now: datetime) -> IntegrationDetail:
+    """An integration with every credential version (newest first); 404 when unknown."""
+    integration = get_object_or_404(Integration, pk=integration_id)
+    credentials = (
+        Credential.objects.filter(integration=integration)
+        .only(*_CREDENTIAL_COLUMNS)
+        .order_by("-issued_at", "-created_at")
+    )
+    versions = [credential_facts(credential=c, now=now) for c in credentials]
+    current = next((v for v in versions if v.is_current), None)
+    return IntegrationDetail(integration=integration, current=current, versions=versions)
+
+
+def credential_for_reveal(*, credential_id: uuid.UUID) -> Credential:
+    """The credential (with its integration) an admin asked to reveal; 404 when unknown."""
+    return get_object_or_404(Credential.objects.select_related("integration"), pk=credential_id)

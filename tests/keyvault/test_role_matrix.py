@@ -1,0 +1,358 @@
+"""Who may do what, for every named URL in the URL conf.
+
+The URL names come from walking the resolver, so a new URL without a row in ``ROUTES`` fails
+``test_every_named_url_has_a_row`` (and its matrix cases) until someone decides who may use it.
+
+Adding a URL is one line in ``ROUTES``: how to build it, and the access level of GET and POST:
+
+* ``PUBLIC``     anyone, signed in or not (login, healthz)
+* ``SIGNED_IN``  any signed-in user, whatever their role (logout)
+* ``VIEWER``     admins and auditors (read pages)
+* ``ADMIN``      admins only (every write, every reveal)
+* ``…_NO``       the same people get through the role check, then 405 (method not offered)
+
+Anonymous visitors are sent to the login page for everything but ``PUBLIC``; signed-in users
+without a role, and auditors on ``ADMIN`` URLs, get 403 and leave no trace.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from keyvault.accounts import user_create
+from keyvault.models import AuditEvent, Credential, Integration, Role
+from tests.conftest import ATLASSIAN_URL, NOW, PASSWORD, new_token
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who gets through, and whether the method is then offered (else 405)."""
+
+    roles: frozenset[str]
+    method_allowed: bool = True
+
+
+ROLES = ("anonymous", "no_role", "auditor", "admin")
+
+PUBLIC = Access(frozenset(ROLES))
+PUBLIC_NO = Access(PUBLIC.roles, method_allowed=False)
+SIGNED_IN = Access(frozenset({"no_role", "auditor", "admin"}))
+SIGNED_IN_NO = Access(SIGNED_IN.roles, method_allowed=False)
+VIEWER = Access(frozenset({"auditor", "admin"}))
+VIEWER_NO = Access(VIEWER.roles, method_allowed=False)
+ADMIN = Access(frozenset({"admin"}))
+ADMIN_NO = Access(ADMIN.roles, method_allowed=False)
+
+
+@dataclass
+class World:
+    """Objects URLs point at; a row's builder may also create what it needs itself."""
+
+    integration: Integration
+    credential: Credential
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Builder = Callable[[World], str]
+Data = Callable[[World], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Route:
+    url: Builder
+    get: Access
+    post: Access
+    data: Data | None = None  # POST body (the admin's must succeed); empty when None
+    # The status(es) that mean "got through" per method, when known; otherwise any status
+    # below 400 that is not a redirect to the login page.
+    ok_status: dict[str, int | tuple[int, ...]] = field(default_factory=dict)
+
+
+def _integration(w: World) -> dict[str, Any]:
+    return {"integration_id": w.integration.pk}
+
+
+def _paste(w: World) -> dict[str, str]:
+    return {
+        "name": f"New {new_token()[:12]}",
+        "provider": "atlassian",
+        "identity_provider": "okta",
+        "scim_url": ATLASSIAN_URL,
+        "token": new_token(),
+        "issued_on": NOW.date().isoformat(),
+    }
+
+
+def _edit(w: World) -> dict[str, str]:
+    return {
+        "name": w.integration.name,
+        "provider": w.integration.provider,
+        "identity_provider": w.integration.identity_provider,
+        "owner": "Changed by the matrix",
+    }
+
+
+def _channel(w: World) -> dict[str, Any]:
+    """An email channel (a test notification to it goes to the in-memory mail backend)."""
+    from alerts.models import Channel, ChannelKind
+
+    if "channel" not in w.extra:
+        w.extra["channel"] = Channel.objects.create(
+            kind=ChannelKind.EMAIL, name="Matrix mail", email_recipients="ops@example.com"
+        )
+    return {"pk": w.extra["channel"].pk}
+
+
+def _channel_new(w: World) -> dict[str, str]:
+    return {
+        "name": f"#matrix-{new_token()[:8]}",
+        "webhook_url": "https://hooks.slack.com/services/T0MATRIX/B0MATRIX/notarealwebhook",
+    }
+
+
+def _pk(w: World) -> dict[str, Any]:
+    return {"pk": w.integration.pk}
+
+
+def _rotate(w: World) -> dict[str, str]:
+    return {"credential": str(w.credential.pk), "token": new_token(), "reason": "matrix"}
+
+
+def _revoked(w: World) -> str:
+    """The add-credential page needs an integration without a current credential."""
+    from keyvault.rotation import credential_revoke
+
+    if "revoked" not in w.extra:
+        w.extra["revoked"] = credential_revoke(
+            credential=w.credential, reason="matrix", actor=None, now=NOW
+        )
+    return reverse("keyvault:credential_add", kwargs=_pk(w))
+
+
+ROUTES: dict[str, Route] = {
+    "login": Route(lambda w: reverse("login"), get=PUBLIC, post=PUBLIC),
+    # 503 is an answer too: the reminder scan has not run in the test database.
+    "healthz": Route(
+        lambda w: reverse("healthz"), get=PUBLIC, post=PUBLIC_NO, ok_status={"GET": (200, 503)}
+    ),
+    "logout": Route(lambda w: reverse("logout"), get=SIGNED_IN_NO, post=SIGNED_IN),
+    "keyvault:dashboard": Route(
+        lambda w: reverse("keyvault:dashboard"), get=VIEWER, post=VIEWER_NO
+    ),
+    "keyvault:integration_create": Route(
+        lambda w: reverse("keyvault:integration_create"),
+        get=ADMIN,
+        post=ADMIN,
+        data=_paste,
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "keyvault:integration_detail": Route(
+        lambda w: reverse("keyvault:integration_detail", kwargs=_integration(w)),
+        get=VIEWER,
+        post=VIEWER_NO,
+    ),
+    "keyvault:integration_edit": Route(
+        lambda w: reverse("keyvault:integration_edit", kwargs=_integration(w)),
+        get=ADMIN,
+        post=ADMIN,
+        data=_edit,
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "keyvault:credential_reveal": Route(
+        lambda w: reverse("keyvault:credential_reveal", kwargs={"credential_id": w.credential.pk}),
+        get=ADMIN,
+        post=ADMIN,
+        data=lambda w: {"password": PASSWORD},
+        ok_status={"GET": 200, "POST": 200},
+    ),
+    "alerts:channel_list": Route(
+        lambda w: reverse("alerts:channel_list"), get=VIEWER, post=VIEWER_NO
+    ),
+    "alerts:channel_create": Route(
+        lambda w: reverse("alerts:channel_create", kwargs={"kind": "slack"}),
+        get=ADMIN,
+        post=ADMIN,
+        data=_channel_new,
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "alerts:channel_detail": Route(
+        lambda w: reverse("alerts:channel_detail", kwargs=_channel(w)),
+        get=VIEWER,
+        post=VIEWER_NO,
+    ),
+    "alerts:channel_edit": Route(
+        lambda w: reverse("alerts:channel_edit", kwargs=_channel(w)),
+        get=ADMIN,
+        post=ADMIN,
+        data=lambda w: {"name": "Matrix mail (renamed)", "email_recipients": "ops@example.com"},
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "alerts:channel_delete": Route(
+        lambda w: reverse("alerts:channel_delete", kwargs=_channel(w)),
+        get=ADMIN,
+        post=ADMIN,
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "keyvault:credential_rotate": Route(
+        lambda w: reverse("keyvault:credential_rotate", kwargs=_pk(w)),
+        get=ADMIN,
+        post=ADMIN,
+        data=_rotate,
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "keyvault:credential_revoke": Route(
+        lambda w: reverse("keyvault:credential_revoke", kwargs=_pk(w)),
+        get=ADMIN,
+        post=ADMIN,
+        data=lambda w: {"credential": str(w.credential.pk), "reason": "matrix"},
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "keyvault:credential_add": Route(
+        _revoked,
+        get=ADMIN,
+        post=ADMIN,
+        data=lambda w: {"scim_url": ATLASSIAN_URL, "token": new_token()},
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "keyvault:integration_history": Route(
+        lambda w: reverse("keyvault:integration_history", kwargs=_pk(w)),
+        get=VIEWER,
+        post=VIEWER_NO,
+    ),
+    "keyvault:audit_log": Route(
+        lambda w: reverse("keyvault:audit_log"), get=VIEWER, post=VIEWER_NO
+    ),
+    "keyvault:audit_export": Route(
+        lambda w: reverse("keyvault:audit_export"),
+        get=VIEWER_NO,
+        post=VIEWER,
+        data=lambda w: {"format": "csv"},
+        ok_status={"POST": 200},
+    ),
+    "keyvault:compliance": Route(
+        lambda w: reverse("keyvault:compliance"), get=VIEWER, post=VIEWER_NO
+    ),
+    "alerts:channel_test": Route(
+        lambda w: reverse("alerts:channel_test", kwargs=_channel(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
+    ),
+}
+
+
+def _walk(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, str | None]]:
+    """(route, name) of every pattern, names qualified by their namespaces."""
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            yield from _walk(entry, namespace)
+        elif isinstance(entry, URLPattern):
+            yield str(entry.pattern), f"{prefix}{entry.name}" if entry.name else None
+
+
+def url_names() -> set[str]:
+    return {name for _, name in _walk(get_resolver()) if name}
+
+
+def test_every_named_url_has_a_row() -> None:
+    missing = sorted(url_names() - ROUTES.keys())
+    assert not missing, f"add a row to ROUTES for: {', '.join(missing)}"
+
+
+def test_every_row_names_a_url_that_exists() -> None:
+    stale = sorted(ROUTES.keys() - url_names())
+    assert not stale, f"remove the rows of URLs that no longer exist: {', '.join(stale)}"
+
+
+def test_every_url_pattern_has_a_name() -> None:
+    unnamed = sorted(route for route, name in _walk(get_resolver()) if name is None)
+    assert not unnamed, f"name these URL patterns so the role matrix covers them: {unnamed}"
+
+
+@pytest.fixture
+def world(make_credential: Callable[..., tuple[Credential, str]]) -> World:
+    credential, _ = make_credential(name="Matrix — acme (Okta SCIM)")
+    return World(integration=credential.integration, credential=credential)
+
+
+def client_for(role: str) -> Client:
+    client = Client()
+    if role == "anonymous":
+        return client
+    if role == "no_role":
+        user = get_user_model().objects.create_user(username="nobody", password=PASSWORD)
+    elif role == "auditor":
+        user = user_create(username="matrix-auditor", password=PASSWORD, role=Role.AUDITOR)
+    else:
+        # The fixture's admin (``alice``) owns the world; sign in as her so reveals use her
+        # password.
+        user = get_user_model().objects.get(username="alice")
+    client.force_login(user)
+    return client
+
+
+def expected_outcome(access: Access, role: str) -> str:
+    if role not in access.roles:
+        return "login" if role == "anonymous" else "forbidden"
+    return "ok" if access.method_allowed else "not_allowed"
+
+
+def outcome_of(response: Any, ok_status: int | tuple[int, ...] | None) -> str:
+    if ok_status is not None:
+        expected = ok_status if isinstance(ok_status, tuple) else (ok_status,)
+        if response.status_code in expected:
+            return "ok"
+    if response.status_code == 403:
+        return "forbidden"
+    if response.status_code == 405:
+        return "not_allowed"
+    if response.status_code == 302:
+        location = urlsplit(response["Location"])
+        if location.path == resolve_url(settings.LOGIN_URL) and "next=" in location.query:
+            return "login"
+    if ok_status is None and response.status_code < 400:
+        return "ok"
+    return f"status {response.status_code}"
+
+
+CASES = sorted(
+    itertools.product(sorted(url_names() | ROUTES.keys()), ("GET", "POST"), ROLES),
+)
+
+
+@pytest.mark.parametrize(("name", "method", "role"), CASES)
+def test_role_matrix(world: World, name: str, method: str, role: str) -> None:
+    route = ROUTES.get(name)
+    assert route is not None, f"{name} has no row in ROUTES: decide who may use it"
+    url = route.url(world)
+    client = client_for(role)
+    access = route.get if method == "GET" else route.post
+    expected = expected_outcome(access, role)
+    before = (Integration.objects.count(), Credential.objects.count(), AuditEvent.objects.count())
+
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, route.data(world) if route.data else {})
+
+    ok_status = route.ok_status.get(method) if expected == "ok" else None
+    assert outcome_of(response, ok_status) == expected, (name, method, role, response.status_code)
+    if expected in ("login", "forbidden"):
+        after = (
+            Integration.objects.count(),
+            Credential.objects.count(),
+            AuditEvent.objects.count(),
+        )
+        assert after == before, "a refused request left a trace"
