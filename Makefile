@@ -46,7 +46,7 @@ system-deps:
 	    echo "keyvault: installing$$missing (apt-get) …"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "make test needs$$missing: install with 'sudo apt-get install$$missing' (or your OS's packages) and run again"; \
+	    echo "make test needs these programs:$$missing — install them (Debian: sudo apt-get install$$missing) and run again"; \
 	    exit 1; \
 	  fi; \
 	fi
