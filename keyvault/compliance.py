@@ -1,5 +1,6 @@
 """Compliance figures: how rotations went over the last 12 months, what is expired now, and
-which of the next 12 months are crowded with expiries (drawn as server-side SVG).
+which of the coming months (this one and the next twelve) are crowded with expiries (drawn as
+server-side SVG).
 
 Everything is computed from one ``now`` in a constant number of queries (aggregates in the
 database), whatever the number of integrations; the per-integration table is paged.
@@ -21,7 +22,9 @@ from django.utils.safestring import SafeString
 
 from keyvault.models import Credential, CredentialState, Integration, Rotation
 
-TIMELINE_MONTHS = 12
+#: The current month and the twelve after it: a key issued today (expiring in a year, the
+#: usual lifetime) lands on the timeline.
+TIMELINE_MONTHS = 13
 NAMES_PER_MONTH = 5
 PAGE_SIZE = 100
 EXPIRED_SHOWN = 50
@@ -131,7 +134,7 @@ def compliance_summary(
 ) -> ComplianceSummary:
     """Rotation figures for the 12 months before ``now`` (overall, and per integration for one
     page of integrations by name), the integrations whose current credential has expired at
-    ``now``, and the expiry timeline of the 12 months starting with the current one."""
+    ``now``, and the expiry timeline from the current month to the same month next year."""
     since = _months_ago(now, 12)
     recent = Rotation.objects.filter(rotated_at__gt=since, rotated_at__lte=now)
     overall = _as_figures(recent.aggregate(**_figures()))

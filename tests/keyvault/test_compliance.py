@@ -84,11 +84,11 @@ def test_timeline_counts_current_expiries_per_month_and_flags_crowded_ones(
 ) -> None:
     timeline = expiry_timeline(now=REF)
     assert [m.start for m in timeline][:2] == [date(2027, 3, 1), date(2027, 4, 1)]
-    assert len(timeline) == 12 and timeline[-1].start == date(2028, 2, 1)
-    counts = {m.start.month: m.count for m in timeline if m.count}
-    # D expired this month; three in June; A's new version in October. B's new one expires in
-    # March 2028, outside the 12 months.
-    assert counts == {3: 1, 6: 3, 10: 1}
+    assert len(timeline) == 13 and timeline[-1].start == date(2028, 3, 1)
+    counts = {(m.start.year, m.start.month): m.count for m in timeline if m.count}
+    # D expired this month; three in June; A's new version in October; B's new one, issued a
+    # year after this month, in March 2028: the last month shown.
+    assert counts == {(2027, 3): 1, (2027, 6): 3, (2027, 10): 1, (2028, 3): 1}
     assert [m.start.month for m in timeline if m.crowded] == [6]
     june = next(m for m in timeline if m.start.month == 6)
     assert june.names == ["June 1", "June 2", NASTY]
@@ -102,7 +102,7 @@ def test_timeline_svg_is_escaped_and_free_of_inline_style_and_script(
     assert "<script" not in svg
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;co&quot;" in svg
     assert not re.search(r"\sstyle=", svg)
-    assert svg.count("<rect") == 12
+    assert svg.count("<rect") == 13
     assert 'role="img"' in svg
     assert "Jun 2027: 3 expiries" in svg and "(crowded)" in svg
     assert "Crowded: Jun 2027." in svg
@@ -113,7 +113,7 @@ def test_an_empty_estate_has_no_figures_and_a_flat_timeline(db: Any) -> None:
     assert summary.overall.count == 0 and summary.overall.on_time_percent is None
     assert summary.expired_count == 0
     assert all(m.count == 0 and not m.crowded for m in summary.timeline)
-    assert str(summary.timeline_svg).count("<rect") == 12
+    assert str(summary.timeline_svg).count("<rect") == 13
 
 
 def test_compliance_page_for_auditors(estate: dict[str, Credential], auditor_user: Any) -> None:
