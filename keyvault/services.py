@@ -140,6 +140,16 @@ def _credential_audit_details(credential: Credential) -> dict[str, Any]:
     }
 
 
+def _integration_save(integration: Integration, *, insert: bool) -> None:
+    """Validate and save; a name taken meanwhile by a concurrent writer is a field error."""
+    integration.full_clean()
+    try:
+        with transaction.atomic():
+            integration.save(force_insert=insert)
+    except IntegrityError:
+        raise ValidationError({"name": ["An integration with this name already exists."]}) from None
+
+
 def integration_create(
     *,
     fields: Mapping[str, Any],
@@ -154,14 +164,7 @@ def integration_create(
             **{k: fields[k] for k in INTEGRATION_FIELDS if k in fields},
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        integration.full_clean()
-        try:
-            with transaction.atomic():
-                integration.save(force_insert=True)
-        except IntegrityError:
-            raise ValidationError(
-                {"name": ["An integration with this name already exists."]}
-            ) from None
+        _integration_save(integration, insert=True)
         audit_append(
             action=AuditAction.INTEGRATION_CREATED,
             now=now,
@@ -171,16 +174,8 @@ def integration_create(
             ip=ip,
             details={"name": integration.name, "provider": integration.provider},
         )
-        credential = _credential_build(integration=integration, secret=secret, actor=actor)
-        _save_new_credential(credential)
-        audit_append(
-            action=AuditAction.CREDENTIAL_CREATED,
-            now=now,
-            actor=actor,
-            integration=integration,
-            target=credential,
-            ip=ip,
-            details=_credential_audit_details(credential),
+        credential = credential_create(
+            integration=integration, secret=secret, actor=actor, now=now, ip=ip
         )
     return integration, credential
 
@@ -227,14 +222,7 @@ def integration_update(
                 setattr(locked, key, fields[key])
         if not changed:
             return locked
-        locked.full_clean()
-        try:
-            with transaction.atomic():
-                locked.save()
-        except IntegrityError:
-            raise ValidationError(
-                {"name": ["An integration with this name already exists."]}
-            ) from None
+        _integration_save(locked, insert=False)
         audit_append(
             action=AuditAction.INTEGRATION_EDITED,
             now=now,
