@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import partial
 from itertools import chain
 from uuid import UUID
@@ -27,7 +27,7 @@ from django.utils import timezone
 from alerts import policy
 from alerts.delivery import reminder_mark_failed
 from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus, ScanHeartbeat
-from alerts.outbox import NewReminder, outbox_insert
+from alerts.outbox import NewReminders, outbox_insert
 from keyvault.models import Credential, CredentialState, Integration
 
 logger = logging.getLogger(__name__)
@@ -196,9 +196,14 @@ def _record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
         .values_list("credential_id", "channel_id")
         .annotate(last=Min("threshold"))
     }
-    owed: list[NewReminder] = []
+    owed: list[NewReminders] = []
+    # When a threshold is crossed depends on the local expiry day only: computed once per
+    # (day, threshold), not once per row (a credential weeks overdue owes a dozen rows).
+    crossed_at: dict[date, dict[int, datetime]] = defaultdict(dict)
+    pending, skipped = ReminderStatus.PENDING, ReminderStatus.SKIPPED
     for credential_id, expires_at, integration_id, override, owner_email in rows:
         thresholds = overrides.get(override, default)
+        day_crossed_at = crossed_at[expires_at.astimezone(tz).date()]
         for channel in channels:
             if not (channel.is_default or channel.pk in linked[integration_id]):
                 continue
@@ -211,22 +216,21 @@ def _record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
                 last_recorded=recorded.get((credential_id, channel.pk)),
                 tz=tz,
             )
+            if plan.send is None:
+                continue
+            pair_rows = []
             for threshold in plan.thresholds:
-                owed.append(
-                    NewReminder(
-                        credential_id=credential_id,
-                        channel_id=channel.pk,
-                        threshold=threshold,
-                        status=ReminderStatus.PENDING
-                        if threshold == plan.send
-                        else ReminderStatus.SKIPPED,
-                        due_at=policy.threshold_crossed_at(
-                            expires_at=expires_at,
-                            threshold=threshold,
-                            tz=tz,
-                        ),
+                due_at = day_crossed_at.get(threshold)
+                if due_at is None:
+                    due_at = day_crossed_at[threshold] = policy.threshold_crossed_at(
+                        expires_at=expires_at, threshold=threshold, tz=tz
                     )
+                pair_rows.append(
+                    (threshold, pending if threshold == plan.send else skipped, due_at)
                 )
+            owed.append(
+                NewReminders(credential_id=credential_id, channel_id=channel.pk, rows=pair_rows)
+            )
     inserted = outbox_insert(owed, now=now)
     return inserted[ReminderStatus.PENDING], inserted[ReminderStatus.SKIPPED], len(rows)
 
