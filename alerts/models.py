@@ -31,7 +31,7 @@ class Channel(EncryptedFieldsMixin, models.Model):
         default=False, help_text="Receives reminders for every integration"
     )
     integrations = models.ManyToManyField(Integration, blank=True, related_name="channels")
-    webhook_ciphertext = models.TextField(blank=True)
+    webhook_ciphertext = models.BinaryField(blank=True, default=b"")
     webhook_hint = models.CharField(max_length=40, blank=True)
     email_recipients = models.TextField(blank=True, help_text="Comma-separated addresses")
     email_to_owner = models.BooleanField(

@@ -1,14 +1,17 @@
 """Encryption at rest: AES-256-GCM with a key ring, and keyed fingerprints.
 
-This is the only module that touches ``cryptography``.
+This is the only module that touches ``cryptography``. It works on bytes: the model layer
+(``EncryptedFieldsMixin``) encodes text and stores the result in a binary column.
 
-Stored form of a secret (a versioned ASCII string)::
+Stored form of a secret (a versioned record carrying its key id)::
 
-    kv1:<key id>:<base64(nonce || ciphertext || tag)>
+    b"kv" | version (1 byte) | key id length (1 byte) | key id (ASCII) | nonce (12) | ciphertext+tag
 
-The associated data binds a ciphertext to its place (``table.field.row id``): copied to another
-row or field it no longer decrypts. The key ring comes from ``KEYVAULT_ENCRYPTION_KEYS``
-(``kid:base64key,...``); the first key encrypts, every key decrypts.
+The current version is 2; version 1 was the text form ``kv1:<key id>:<base64>``, which the
+migrations that made the columns binary repack without decrypting. The associated data binds a
+ciphertext to its place (``table.field.row id``): copied to another row or field it no longer
+decrypts. The key ring comes from ``KEYVAULT_ENCRYPTION_KEYS`` (``kid:base64key,...``); the
+first key encrypts, every key decrypts.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from os import urandom
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,8 +32,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-VERSION = "kv1"
+VERSION = 2
+MAGIC = b"kv" + bytes([VERSION])
+#: Offset of the key id: magic, then the key id's length byte.
+KID_AT = len(MAGIC) + 1
 NONCE_BYTES = 12
+TAG_BYTES = 16
 KEY_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -47,28 +54,41 @@ class KeyRing:
     """Ordered AES-256 keys by id; ``primary`` encrypts, all decrypt."""
 
     keys: tuple[tuple[str, bytes], ...]
+    # Built once, so that a call costs next to the primitive's: one AESGCM per key, found by
+    # key id or, in one dictionary lookup, by the whole record header.
     _ciphers: dict[str, AESGCM] = field(init=False, repr=False, compare=False)
+    _by_header: dict[bytes, AESGCM] = field(init=False, repr=False, compare=False)
     _primary: AESGCM = field(init=False, repr=False, compare=False)
-    _prefix: str = field(init=False, repr=False, compare=False)
+    #: What every secret written under the primary key starts with.
+    header: bytes = field(init=False, repr=False, compare=False)
+    _header_len: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # One AESGCM object per key, built once: the per-call cost stays next to the primitive's.
-        object.__setattr__(self, "_ciphers", {kid: AESGCM(key) for kid, key in self.keys})
-        object.__setattr__(self, "_primary", self._ciphers[self.keys[0][0]])
-        object.__setattr__(self, "_prefix", f"{VERSION}:{self.keys[0][0]}:")
+        ciphers = {kid: AESGCM(key) for kid, key in self.keys}
+        primary_id = self.keys[0][0]
+        header = record_header(primary_id)
+        object.__setattr__(self, "_ciphers", ciphers)
+        object.__setattr__(
+            self, "_by_header", {record_header(kid): cipher for kid, cipher in ciphers.items()}
+        )
+        object.__setattr__(self, "_primary", ciphers[primary_id])
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "_header_len", len(header))
 
-    @property
-    def primary_id(self) -> str:
-        return self.keys[0][0]
-
-    def cipher(self, kid: str) -> AESGCM:
+    def _cipher_for(self, stored: bytes) -> tuple[AESGCM, int]:
+        """The cipher for a stored record and where its nonce starts (any key id length)."""
+        kid = key_id_of(stored)
         try:
-            return self._ciphers[kid]
+            return self._ciphers[kid], KID_AT + len(kid)
         except KeyError:
             raise UnknownKeyError(
                 f"key id {kid!r} is not in KEYVAULT_ENCRYPTION_KEYS; add it back to read this "
                 "secret"
             ) from None
+
+    @property
+    def primary_id(self) -> str:
+        return self.keys[0][0]
 
     @classmethod
     def parse(cls, spec: str, *, name: str = "KEYVAULT_ENCRYPTION_KEYS") -> KeyRing:
@@ -108,76 +128,79 @@ def _b64decode_key(b64: str, *, name: str, kid: str) -> bytes:
     return key
 
 
-_ring_cache: tuple[str, KeyRing] | None = None
+_ring: KeyRing | None = None
 
 
 def key_ring() -> KeyRing:
     """The key ring from settings, parsed once (re-parsed when the setting changes)."""
-    cached = _ring_cache
-    if cached is not None:
-        return cached[1]
-    return _load_ring()
+    return _ring or _load_ring()
 
 
 def _load_ring() -> KeyRing:
-    global _ring_cache
-    spec = settings.KEYVAULT_ENCRYPTION_KEYS
-    ring = KeyRing.parse(spec)
-    _ring_cache = (spec, ring)
-    return ring
+    global _ring
+    _ring = KeyRing.parse(settings.KEYVAULT_ENCRYPTION_KEYS)
+    return _ring
 
 
 @receiver(setting_changed)
 def _forget_ring(*, setting: str, **kwargs: object) -> None:
-    global _ring_cache
+    global _ring
     if setting == "KEYVAULT_ENCRYPTION_KEYS":
-        _ring_cache = None
+        _ring = None
 
 
-def encrypt(plaintext: str, *, aad: str, ring: KeyRing | None = None) -> str:
+def record_header(kid: str) -> bytes:
+    """The bytes a secret stored under key id ``kid`` starts with."""
+    raw = kid.encode("ascii")
+    return MAGIC + bytes([len(raw)]) + raw
+
+
+def encrypt(plaintext: bytes, aad: bytes, ring: KeyRing | None = None) -> bytes:
     """Encrypt ``plaintext`` under the primary key, bound to ``aad``; returns the stored form."""
-    ring = ring or (_ring_cache[1] if _ring_cache is not None else _load_ring())
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = nonce + ring._primary.encrypt(nonce, plaintext.encode(), aad.encode())
-    return ring._prefix + binascii.b2a_base64(sealed, newline=False).decode("ascii")
+    ring = ring or _ring or _load_ring()
+    nonce = urandom(NONCE_BYTES)
+    return ring.header + nonce + ring._primary.encrypt(nonce, plaintext, aad)
 
 
-def key_id_of(stored: str) -> str:
-    """The key id a stored ciphertext was written with; raises ``CryptoError`` if malformed."""
-    return _split(stored)[0]
-
-
-def decrypt(stored: str, *, aad: str, ring: KeyRing | None = None) -> str:
-    """Decrypt a stored ciphertext bound to ``aad``.
+def decrypt(stored: bytes, aad: bytes, ring: KeyRing | None = None) -> bytes:
+    """Decrypt a stored secret bound to ``aad``.
 
     Raises ``UnknownKeyError`` when its key id is not in the ring, ``CryptoError`` when it is
     malformed, was altered, moved to another row or field, or was encrypted under a different key
     with the same id.
     """
-    ring = ring or (_ring_cache[1] if _ring_cache is not None else _load_ring())
-    kid, blob = _split(stored)
+    ring = ring or _ring or _load_ring()
+    # Records under a key id as long as the primary's are found by their header alone; headers
+    # are prefix-free (they carry the key id's length), so a match is exact.
+    nonce_at = ring._header_len
+    cipher = ring._by_header.get(stored[:nonce_at])
+    if cipher is None:
+        cipher, nonce_at = ring._cipher_for(stored)
+    body_at = nonce_at + NONCE_BYTES
     try:
-        plain = ring.cipher(kid).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad.encode())
-    except InvalidTag:
+        return cipher.decrypt(stored[nonce_at:body_at], stored[body_at:], aad)
+    except (InvalidTag, ValueError):
+        kid = key_id_of(stored)
+        if len(stored) < body_at + TAG_BYTES:
+            raise CryptoError(f"stored secret under key id {kid!r} is truncated") from None
         raise CryptoError(
             f"secret encrypted under key id {kid!r} failed authentication: wrong key for that id,"
             " or the stored value was altered or moved"
         ) from None
-    return plain.decode()
 
 
-def _split(stored: str) -> tuple[str, bytes]:
-    parts = stored.split(":", 2)
-    if len(parts) != 3 or parts[0] != VERSION:
-        raise CryptoError("stored secret is not in the kv1 format")
-    kid, body = parts[1], parts[2]
+def key_id_of(stored: bytes) -> str:
+    """The key id a stored secret was written with; raises ``CryptoError`` if malformed."""
+    if stored[: KID_AT - 1] != MAGIC or len(stored) < KID_AT:
+        raise CryptoError(f"stored secret is not in the version {VERSION} format")
+    raw = stored[KID_AT : KID_AT + stored[KID_AT - 1]]
     try:
-        blob = binascii.a2b_base64(body)
-    except (binascii.Error, ValueError):
-        raise CryptoError(f"stored secret under key id {kid!r} is not valid base64") from None
-    if len(blob) < NONCE_BYTES + 16:
-        raise CryptoError(f"stored secret under key id {kid!r} is truncated")
-    return kid, blob
+        kid = raw.decode("ascii")
+    except UnicodeDecodeError:
+        kid = ""
+    if not KEY_ID_RE.match(kid) or len(raw) != stored[KID_AT - 1]:
+        raise CryptoError("stored secret has a malformed key id")
+    return kid
 
 
 @lru_cache(maxsize=4)

@@ -69,17 +69,21 @@ class EncryptedFieldsMixin(models.Model):
     class Meta:
         abstract = True
 
-    def aad(self, field: str) -> str:
-        return f"{self._meta.db_table}.{field}.{self.pk}"
+    def aad(self, field: str) -> bytes:
+        return f"{self._meta.db_table}.{field}.{self.pk}".encode()
 
     def seal(self, field: str, plaintext: str) -> None:
         assert field in self.ENCRYPTED_FIELDS
-        setattr(self, field, crypto.encrypt(plaintext, aad=self.aad(field)) if plaintext else "")
+        sealed = crypto.encrypt(plaintext.encode(), self.aad(field)) if plaintext else b""
+        setattr(self, field, sealed)
 
     def unseal(self, field: str) -> str:
         assert field in self.ENCRYPTED_FIELDS
         stored = getattr(self, field)
-        return crypto.decrypt(stored, aad=self.aad(field)) if stored else ""
+        if not stored:
+            return ""
+        # bytes(...) also accepts the memoryview some database drivers return for binary columns.
+        return crypto.decrypt(bytes(stored), self.aad(field)).decode()
 
 
 class Credential(EncryptedFieldsMixin, models.Model):
@@ -94,8 +98,8 @@ class Credential(EncryptedFieldsMixin, models.Model):
     state = models.CharField(
         max_length=16, choices=CredentialState.choices, default=CredentialState.CURRENT
     )
-    scim_url_ciphertext = models.TextField(blank=True)
-    token_ciphertext = models.TextField(blank=True)
+    scim_url_ciphertext = models.BinaryField(blank=True, default=b"")
+    token_ciphertext = models.BinaryField(blank=True, default=b"")
     fingerprint = models.CharField(max_length=64, unique=True)
     hint = models.CharField(max_length=4, help_text="Last 4 characters of the token")
     issued_at = models.DateTimeField()

@@ -255,7 +255,7 @@ def credentials_destroy_expired_grace(*, now: datetime, batch_size: int = 200) -
         for pk in ids:
             with transaction.atomic():
                 claimed = Credential.objects.filter(pk=pk, destroyed_at__isnull=True).update(
-                    scim_url_ciphertext="", token_ciphertext="", destroyed_at=now
+                    scim_url_ciphertext=b"", token_ciphertext=b"", destroyed_at=now
                 )
                 if claimed != 1:
                     continue  # another run got there first

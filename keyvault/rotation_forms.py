@@ -176,8 +176,13 @@ class RevokeForm(forms.Form):
 class AuditFilterForm(forms.Form):
     """The audit log's filters (GET). Invalid values are reported and otherwise ignored."""
 
-    integration = forms.TypedChoiceField(
-        required=False, coerce=uuid.UUID, empty_value=None, label="Integration"
+    # A name, not a drop-down: listing every integration would make the page's cost grow with
+    # their number. Links from other pages pass the integration's id instead.
+    integration = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Integration",
+        widget=forms.TextInput(attrs={"placeholder": "name, as on the dashboard"}),
     )
     actor = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Who")
     action = forms.ChoiceField(required=False, label="Action")
@@ -192,12 +197,6 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        integration_field = self.fields["integration"]
-        assert isinstance(integration_field, forms.ChoiceField)
-        integration_field.choices = [("", "Any integration")] + [
-            (str(pk), name)
-            for pk, name in Integration.objects.order_by("name").values_list("pk", "name")
-        ]
         actor_field = self.fields["actor"]
         assert isinstance(actor_field, forms.ChoiceField)
         actor_field.choices = [("", "Anyone")] + [
@@ -209,6 +208,30 @@ class AuditFilterForm(forms.Form):
         action_field = self.fields["action"]
         assert isinstance(action_field, forms.ChoiceField)
         action_field.choices = [("", "Any action"), *AuditAction.choices]
+
+    def clean_integration(self) -> uuid.UUID | None:
+        """The integration named (case-insensitively) or identified by id, as its id."""
+        value = self.cleaned_data["integration"].strip()
+        if not value:
+            return None
+        try:
+            matches = Integration.objects.filter(pk=uuid.UUID(value))
+        except ValueError:
+            matches = Integration.objects.filter(name__iexact=value)
+        found = list(matches.values_list("pk", "name")[:10])
+        exact = [match for match in found if match[1] == value]
+        if len(found) > 1 and len(exact) == 1:
+            found = exact
+        if not found:
+            raise forms.ValidationError("No integration has this name.")
+        if len(found) > 1:
+            raise forms.ValidationError(
+                "Several integrations differ only in upper and lower case; type the name exactly."
+            )
+        pk, name = found[0]
+        # Show the name in the box, also when the page was reached with an id.
+        self.data = {**self.data, "integration": name}
+        return pk
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -27,6 +27,10 @@ def _seqs(html: str) -> list[int]:
     return [int(s) for s in re.findall(r'<th scope="row">(\d+)</th>', html)]
 
 
+def _integrations_shown(html: str) -> set[Any]:
+    return {e.integration_id for e in AuditEvent.objects.filter(seq__in=_seqs(html))}
+
+
 def _logins(count: int, *, label: str = "bob", start: Any = NOW) -> None:
     for i in range(count):
         audit_append(
@@ -98,6 +102,55 @@ def test_filters_by_integration_actor_action_and_date_range(
     assert len(in_range) == 2
     # Filters combine.
     assert seqs(integration=str(second.integration_id), action=AuditAction.LOGIN) == []
+
+
+def test_integration_filter_takes_a_name_or_an_id_and_shows_the_name(
+    make_credential: MakeCredential, auditor_client: Client
+) -> None:
+    wanted, _ = make_credential(name="Atlassian acme")
+    make_credential(name="Atlassian ACME EU")
+
+    by_name = auditor_client.get(AUDIT_URL, {"integration": "atlassian ACME"}).content.decode()
+    assert len(_seqs(by_name)) == 2
+    assert _integrations_shown(by_name) == {wanted.integration_id}
+
+    by_id = auditor_client.get(AUDIT_URL, {"integration": str(wanted.integration_id)})
+    html = by_id.content.decode()
+    assert _seqs(html) == _seqs(by_name)
+    assert 'name="integration" value="Atlassian acme"' in html
+    assert by_id.context["filter_items"] == [("integration", str(wanted.integration_id))]
+
+    unknown = auditor_client.get(AUDIT_URL, {"integration": "Atlassian"}).content.decode()
+    assert "No integration has this name." in unknown
+    assert len(_seqs(unknown)) == AuditEvent.objects.count()  # an invalid filter filters nothing
+
+
+def test_a_name_differing_only_in_case_must_be_typed_exactly(
+    make_credential: MakeCredential, auditor_client: Client
+) -> None:
+    lower, _ = make_credential(name="acme")
+    make_credential(name="ACME")
+    exact = auditor_client.get(AUDIT_URL, {"integration": "acme"}).content.decode()
+    assert _integrations_shown(exact) == {lower.integration_id}
+    vague = auditor_client.get(AUDIT_URL, {"integration": "Acme"}).content.decode()
+    assert "type the name exactly" in vague
+
+
+def test_the_page_does_not_list_integrations_so_its_queries_do_not_grow(
+    make_credential: MakeCredential, auditor_client: Client
+) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert auditor_client.get(AUDIT_URL).status_code == 200
+        return len(ctx.captured_queries)
+
+    make_credential(name="first")
+    before = queries()
+    for i in range(5):
+        make_credential(name=f"more {i}")
+    html = auditor_client.get(AUDIT_URL).content.decode()
+    assert queries() == before
+    assert "<option" not in html.split('name="integration"')[1].split("</div>")[0]
 
 
 def test_free_text_searches_actor_label_target_id_and_details(

@@ -11,51 +11,73 @@ RING_A = "a:" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="
 RING_B = "b:" + "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="
 
 
-def test_round_trip() -> None:
-    stored = crypto.encrypt("s3cr3t-token", aad="t.f.1")
-    assert stored.startswith("kv1:t2:")
-    assert "s3cr3t" not in stored
-    assert crypto.decrypt(stored, aad="t.f.1") == "s3cr3t-token"
+def test_round_trip_and_stored_form() -> None:
+    stored = crypto.encrypt(b"s3cr3t-token", aad=b"t.f.1")
+    # b"kv" | version 2 | key id length | key id | 12-byte nonce | ciphertext | 16-byte tag
+    assert stored.startswith(b"kv\x02\x02t2")
+    assert len(stored) == 6 + 12 + len(b"s3cr3t-token") + 16
+    assert b"s3cr3t" not in stored
+    assert crypto.decrypt(stored, aad=b"t.f.1") == b"s3cr3t-token"
+    assert crypto.key_id_of(stored) == "t2"
 
 
 def test_each_encryption_uses_a_fresh_nonce() -> None:
-    assert crypto.encrypt("x", aad="a") != crypto.encrypt("x", aad="a")
+    first, second = (crypto.encrypt(b"x", aad=b"a") for _ in range(2))
+    assert first[6:18] != second[6:18]
+    assert first != second
 
 
 def test_ciphertext_moved_to_another_row_or_field_fails() -> None:
-    stored = crypto.encrypt("token", aad="keyvault_credential.token_ciphertext.1")
+    stored = crypto.encrypt(b"token", aad=b"keyvault_credential.token_ciphertext.1")
     with pytest.raises(crypto.CryptoError):
-        crypto.decrypt(stored, aad="keyvault_credential.token_ciphertext.2")
+        crypto.decrypt(stored, aad=b"keyvault_credential.token_ciphertext.2")
     with pytest.raises(crypto.CryptoError):
-        crypto.decrypt(stored, aad="keyvault_credential.scim_url_ciphertext.1")
+        crypto.decrypt(stored, aad=b"keyvault_credential.scim_url_ciphertext.1")
 
 
-def test_tampered_ciphertext_fails_naming_the_key_id() -> None:
-    stored = crypto.encrypt("token", aad="a")
-    body = stored.rsplit(":", 1)[1]
-    flipped = body[:-3] + ("A" if body[-3] != "A" else "B") + body[-2:]
-    with pytest.raises(crypto.CryptoError, match="'t2'"):
-        crypto.decrypt(stored.rsplit(":", 1)[0] + ":" + flipped, aad="a")
+@pytest.mark.parametrize("position", [6, 18, -1])  # nonce, ciphertext, tag
+def test_tampered_ciphertext_fails_naming_the_key_id(position: int) -> None:
+    stored = bytearray(crypto.encrypt(b"token", aad=b"a"))
+    stored[position] ^= 0x01
+    with pytest.raises(crypto.CryptoError, match=r"'t2'.*failed authentication"):
+        crypto.decrypt(bytes(stored), aad=b"a")
+
+
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        (b"", "not in the version 2 format"),
+        (b"kv1:t2:AAAA", "not in the version 2 format"),
+        (b"kv\x02", "not in the version 2 format"),
+        (b"kv\x02\x05t2", "malformed key id"),
+        (b"kv\x02\x02t\xff" + bytes(40), "malformed key id"),
+        (b"kv\x02\x02t2" + bytes(20), "'t2' is truncated"),
+    ],
+)
+def test_malformed_stored_values_are_clear_errors(stored: bytes, message: str) -> None:
+    with pytest.raises(crypto.CryptoError, match=message):
+        crypto.decrypt(stored, aad=b"a")
 
 
 def test_unknown_key_id_is_a_clear_error() -> None:
-    stored = crypto.encrypt("token", aad="a", ring=crypto.KeyRing.parse(RING_A))
+    stored = crypto.encrypt(b"token", aad=b"a", ring=crypto.KeyRing.parse(RING_A))
     with pytest.raises(crypto.UnknownKeyError, match="'a'"):
-        crypto.decrypt(stored, aad="a")
+        crypto.decrypt(stored, aad=b"a")
 
 
 def test_same_key_id_with_another_key_fails_instead_of_returning_garbage() -> None:
-    stored = crypto.encrypt("token", aad="a", ring=crypto.KeyRing.parse(RING_A))
+    stored = crypto.encrypt(b"token", aad=b"a", ring=crypto.KeyRing.parse(RING_A))
     impostor = crypto.KeyRing.parse("a:" + RING_B.split(":")[1])
     with pytest.raises(crypto.CryptoError, match="'a'"):
-        crypto.decrypt(stored, aad="a", ring=impostor)
+        crypto.decrypt(stored, aad=b"a", ring=impostor)
 
 
 def test_every_key_in_the_ring_decrypts_and_the_first_encrypts() -> None:
-    old = crypto.encrypt("token", aad="a", ring=crypto.KeyRing.parse(RING_A))
+    old = crypto.encrypt(b"token", aad=b"a", ring=crypto.KeyRing.parse(RING_A))
     ring = crypto.KeyRing.parse(f"{RING_B},{RING_A}")
-    assert crypto.decrypt(old, aad="a", ring=ring) == "token"
-    assert crypto.key_id_of(crypto.encrypt("token", aad="a", ring=ring)) == "b"
+    assert crypto.decrypt(old, aad=b"a", ring=ring) == b"token"
+    assert crypto.key_id_of(crypto.encrypt(b"token", aad=b"a", ring=ring)) == "b"
+    assert ring.header == b"kv\x02\x01b"
 
 
 @pytest.mark.parametrize(

@@ -385,7 +385,7 @@ def test_reveal_of_a_destroyed_secret_says_so(
 ) -> None:
     credential, _ = make_credential()
     Credential.objects.filter(pk=credential.pk).update(
-        destroyed_at=NOW, token_ciphertext="", scim_url_ciphertext=""
+        destroyed_at=NOW, token_ciphertext=b"", scim_url_ciphertext=b""
     )
 
     shown = admin_client.get(reveal_url(credential))
