@@ -28,20 +28,9 @@ from alerts.services import reminders_scan
 from tests.bench import data
 from tests.bench.harness import Figure, measure_interleaved
 
-SQLITE_BASELINE = """
-WITH RECURSIVE
-cand AS (
-    SELECT c.id AS cid, c.integration_id AS iid, i.owner_email AS owner_email,
-           date(c.expires_at) AS exp_day,
-           CAST(julianday(date(c.expires_at)) - julianday(date(%s)) AS INTEGER) AS days
-    FROM keyvault_credential c JOIN keyvault_integration i ON i.id = c.integration_id
-    WHERE c.state = 'current' AND c.expires_at <= %s
-),
-overdue(t) AS (
-    SELECT -1 UNION ALL SELECT t - 1 FROM overdue WHERE t > (SELECT MIN(days) FROM cand)
-),
-th(t) AS (SELECT value FROM json_each(%s) UNION ALL SELECT t FROM overdue),
-pairs AS (
+#: What both engines' baselines share: the (credential, channel) pairs, the thresholds each
+#: owes, and the insert of those rows (only the due date's arithmetic differs).
+_PAIRS_OWED_INSERT = """pairs AS (
     SELECT cand.cid, cand.exp_day, cand.days, ch.id AS chid
     FROM cand JOIN alerts_channel ch
       ON (ch.is_default OR EXISTS (
@@ -61,13 +50,33 @@ INSERT INTO alerts_reminder
     (credential_id, channel_id, threshold, status, due_at, created_at, attempts, last_error)
 SELECT cid, chid, t,
        CASE WHEN t = MIN(t) OVER (PARTITION BY cid, chid) THEN 'pending' ELSE 'skipped' END,
-       datetime(exp_day, (-t) || ' days'), %s, 0, ''
+"""
+
+SQLITE_BASELINE = (
+    """
+WITH RECURSIVE
+cand AS (
+    SELECT c.id AS cid, c.integration_id AS iid, i.owner_email AS owner_email,
+           date(c.expires_at) AS exp_day,
+           CAST(julianday(date(c.expires_at)) - julianday(date(%s)) AS INTEGER) AS days
+    FROM keyvault_credential c JOIN keyvault_integration i ON i.id = c.integration_id
+    WHERE c.state = 'current' AND c.expires_at <= %s
+),
+overdue(t) AS (
+    SELECT -1 UNION ALL SELECT t - 1 FROM overdue WHERE t > (SELECT MIN(days) FROM cand)
+),
+th(t) AS (SELECT value FROM json_each(%s) UNION ALL SELECT t FROM overdue),
+"""  # noqa: S608 (constant text only; values are bound as parameters)
+    + _PAIRS_OWED_INSERT
+    + """       datetime(exp_day, (-t) || ' days'), %s, 0, ''
 FROM owed WHERE true
 ORDER BY cid, chid, t
 ON CONFLICT DO NOTHING
 """
+)
 
-POSTGRESQL_BASELINE = """
+POSTGRESQL_BASELINE = (
+    """
 WITH
 cand AS (
     SELECT c.id AS cid, c.integration_id AS iid, i.owner_email AS owner_email,
@@ -82,31 +91,14 @@ th AS (
     UNION ALL
     SELECT generate_series(-1, (SELECT MIN(days) FROM cand), -1)
 ),
-pairs AS (
-    SELECT cand.cid, cand.exp_day, cand.days, ch.id AS chid
-    FROM cand JOIN alerts_channel ch
-      ON (ch.is_default OR EXISTS (
-              SELECT 1 FROM alerts_channel_integrations l
-              WHERE l.channel_id = ch.id AND l.integration_id = cand.iid))
-     AND (ch.kind <> 'email' OR trim(ch.email_recipients) <> ''
-          OR (ch.email_to_owner AND cand.owner_email <> ''))
-),
-owed AS (
-    SELECT p.cid, p.chid, th.t, p.exp_day
-    FROM pairs p JOIN th ON th.t >= p.days
-    WHERE th.t < COALESCE((SELECT MIN(r.threshold) FROM alerts_reminder r
-                           WHERE r.credential_id = p.cid AND r.channel_id = p.chid),
-                          2147483647)
-)
-INSERT INTO alerts_reminder
-    (credential_id, channel_id, threshold, status, due_at, created_at, attempts, last_error)
-SELECT cid, chid, t,
-       CASE WHEN t = MIN(t) OVER (PARTITION BY cid, chid) THEN 'pending' ELSE 'skipped' END,
-       (exp_day - t)::timestamp AT TIME ZONE 'UTC', %s, 0, ''
+"""  # noqa: S608 (constant text only; values are bound as parameters)
+    + _PAIRS_OWED_INSERT
+    + """       (exp_day - t)::timestamp AT TIME ZONE 'UTC', %s, 0, ''
 FROM owed
 ORDER BY cid, chid, t
 ON CONFLICT DO NOTHING
 """
+)
 
 
 def baseline_scan(*, now: datetime) -> int:
