@@ -1,10 +1,11 @@
-"""Shared fixtures: users in each role, signed-in clients, and a small credential factory."""
+"""Shared fixtures: users in each role, signed-in clients, a small credential factory, and the
+local Slack and SMTP stubs that stand in for the outside world."""
 
 from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from keyvault.accounts import user_create
 from keyvault.models import Credential, Integration, Role
 from keyvault.providers import ProviderKind
 from keyvault.services import integration_create, secret_input_clean
+from tests.stubs import SlackStub, SmtpStub
 
 PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -94,3 +96,18 @@ def make_credential(db: Any, admin_user: Any) -> Callable[..., tuple[Credential,
 def integration(make_credential: Callable[..., tuple[Credential, str]]) -> Integration:
     credential, _ = make_credential(name="Atlassian Cloud — acme (Okta SCIM)")
     return credential.integration
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStub]:
+    with SlackStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[SmtpStub]:
+    """The SMTP stub, with this process's email settings pointing at it."""
+    with SmtpStub() as stub:
+        for name, value in stub.settings().items():
+            setattr(settings, name, value)
+        yield stub

@@ -5,7 +5,7 @@ Import the fixtures into a test module (``from tests.alerts.outbox_helpers impor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus
 from keyvault.models import Credential
 from tests.conftest import NOW
-from tests.stubs import SlackStub, SmtpStub
+from tests.stubs import SlackStub
 
 #: The part of a Slack webhook URL that is the secret; must never leave the database in clear.
 WEBHOOK_SECRET = "wEbHoOkSeCrEt" + "0123456789ab"
@@ -59,20 +59,6 @@ def no_channels(db: Any) -> None:
 @pytest.fixture
 def email_channel(no_channels: None) -> Channel:
     return email_channel_create(name="IT ops (email)", recipients="it-ops@example.com")
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStub]:
-    with SlackStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SmtpStub]:
-    with SmtpStub() as stub:
-        for name, value in stub.settings().items():
-            setattr(settings, name, value)
-        yield stub
 
 
 @pytest.fixture
@@ -126,10 +112,8 @@ __all__ = [
     "no_channels",
     "pending_ids",
     "rows",
-    "slack",
     "slack_channel",
     "slack_channel_create",
-    "smtp",
 ]
 
 

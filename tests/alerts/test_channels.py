@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,20 +21,6 @@ from tests.stubs import SlackStub, SmtpStub
 
 SECRET_PART = "xK9sEcReTwEbHoOkPaRt42zz"
 SLACK_URL = f"https://hooks.slack.com/services/T01ABCDEF/B02GHIJKL/{SECRET_PART}"
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStub]:
-    with SlackStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SmtpStub]:
-    with SmtpStub() as stub:
-        for name, value in stub.settings().items():
-            setattr(settings, name, value)
-        yield stub
 
 
 def create_url(kind: str) -> str:

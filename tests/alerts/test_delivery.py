@@ -24,14 +24,12 @@ from tests.alerts.outbox_helpers import (
     due_credential,
     email_channel,
     no_channels,
-    slack,
     slack_channel,
-    smtp,
 )
 from tests.conftest import ATLASSIAN_URL, NOW
 from tests.stubs import SlackStub, SmtpStub
 
-__all__ = ["due_credential", "email_channel", "no_channels", "slack", "slack_channel", "smtp"]
+__all__ = ["due_credential", "email_channel", "no_channels", "slack_channel"]
 
 
 def scan_one(now: Any = NOW) -> int:

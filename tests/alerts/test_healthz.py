@@ -28,11 +28,10 @@ from tests.alerts.outbox_helpers import (
     email_channel,
     free_port,
     no_channels,
-    slack,
     slack_channel,
 )
 
-__all__ = ["due_credential", "email_channel", "no_channels", "slack", "slack_channel"]
+__all__ = ["due_credential", "email_channel", "no_channels", "slack_channel"]
 
 ROOT = Path(__file__).resolve().parents[2]
 

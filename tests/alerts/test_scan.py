@@ -27,7 +27,6 @@ from tests.alerts.outbox_helpers import (
     no_channels,
     pending_ids,
     rows,
-    slack,
     slack_channel,
     slack_channel_create,
 )
@@ -37,7 +36,6 @@ __all__ = [
     "due_credential",
     "email_channel",
     "no_channels",
-    "slack",
     "slack_channel",
 ]  # fixtures used by name
 

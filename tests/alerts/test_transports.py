@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from email.utils import formatdate
 from itertools import pairwise
@@ -24,20 +24,6 @@ from tests.stubs import SlackStub, SmtpStub
 
 WEBHOOK_SECRET = "hUsHhUsHhUsHsecretPart0123"
 WEBHOOK_PATH = f"/services/T0KV/B0KV/{WEBHOOK_SECRET}"
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStub]:
-    with SlackStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[SmtpStub]:
-    with SmtpStub() as stub:
-        for name, value in stub.settings().items():
-            setattr(settings, name, value)
-        yield stub
 
 
 @pytest.fixture

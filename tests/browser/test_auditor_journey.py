@@ -16,20 +16,13 @@ from keyvault.audit import audit_append
 from keyvault.models import AuditAction
 from keyvault.rotation import credential_rotate, rotation_secret_clean
 from keyvault.services import credential_reveal
-from tests.conftest import ATLASSIAN_URL, PASSWORD, new_token
+from tests.browser.journey import sign_in
+from tests.conftest import ATLASSIAN_URL, new_token
 
 pytestmark = pytest.mark.browser
 
 TARGET = "Atlassian Cloud — acme (Okta SCIM)"
 OTHER = "Slack — acme (Okta SCIM)"
-
-
-def sign_in(page: Page, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Integrations", level=1)).to_be_visible()
 
 
 def test_auditor_filters_the_log_exports_csv_and_finds_no_rotate_or_reveal_control(

@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus
-from tests.conftest import NOW, PASSWORD
+from tests.browser.journey import sign_in
+from tests.conftest import NOW
 from tests.stubs import SlackStub
 
 pytestmark = pytest.mark.browser
 
 SECRET_PART = "bRoWsErSeCrEtWeBhOoK0042"
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStub]:
-    with SlackStub() as stub:
-        yield stub
-
-
-def sign_in(page: Page, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Integrations", level=1)).to_be_visible()
 
 
 def test_admin_adds_a_slack_channel_and_sends_a_test_notification(

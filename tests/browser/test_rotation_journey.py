@@ -12,19 +12,12 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from keyvault.models import Credential, CredentialState, Rotation
-from tests.conftest import ATLASSIAN_URL, PASSWORD, new_token
+from tests.browser.journey import sign_in
+from tests.conftest import ATLASSIAN_URL, new_token
 
 pytestmark = pytest.mark.browser
 
 NAME = "Atlassian Cloud — acme (Okta SCIM)"
-
-
-def sign_in(page: Page, live_server: Any, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Integrations", level=1)).to_be_visible()
 
 
 def test_admin_rotates_a_credential_and_sees_the_history(

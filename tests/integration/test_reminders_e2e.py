@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,18 +29,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 BEAT_PERIOD = float(FAST["KEYVAULT_SCAN_INTERVAL_SECONDS"])
 SETTLE_SECONDS = 2.5  # a few scan periods, to see that nothing more arrives
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackStub]:
-    with SlackStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpStub]:
-    with SmtpStub() as stub:
-        yield stub
 
 
 @pytest.fixture
