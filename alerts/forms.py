@@ -7,6 +7,7 @@ one.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django import forms
@@ -86,13 +87,7 @@ class SlackChannelForm(ChannelForm):
             self.fields["webhook_url"].widget.attrs["required"] = True
 
     def channel_input(self) -> ChannelInput:
-        base = super().channel_input()
-        return ChannelInput(
-            name=base.name,
-            is_default=base.is_default,
-            integrations=base.integrations,
-            webhook_url=self.cleaned_data["webhook_url"],
-        )
+        return replace(super().channel_input(), webhook_url=self.cleaned_data["webhook_url"])
 
 
 class EmailChannelForm(ChannelForm):
@@ -118,11 +113,8 @@ class EmailChannelForm(ChannelForm):
         }
 
     def channel_input(self) -> ChannelInput:
-        base = super().channel_input()
-        return ChannelInput(
-            name=base.name,
-            is_default=base.is_default,
-            integrations=base.integrations,
+        return replace(
+            super().channel_input(),
             email_recipients=self.cleaned_data["email_recipients"],
             email_to_owner=self.cleaned_data["email_to_owner"],
         )

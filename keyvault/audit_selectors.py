@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from keyvault.models import AuditEvent, Credential, Integration, Rotation
+from keyvault.selectors import CREDENTIAL_COLUMNS
 
 PAGE_SIZE = 50
 SEARCH_MAX_LENGTH = 200
@@ -169,20 +170,10 @@ class IntegrationHistory:
 
 
 _HISTORY_CREDENTIAL_COLUMNS = (
-    "id",
-    "integration_id",
-    "state",
-    "fingerprint",
-    "hint",
-    "issued_at",
-    "expires_at",
-    "created_at",
+    *CREDENTIAL_COLUMNS,
     "created_by",
     "created_by__username",
-    "superseded_at",
-    "revoked_at",
     "revoke_reason",
-    "destroyed_at",
 )
 
 

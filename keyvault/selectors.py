@@ -25,7 +25,7 @@ DASHBOARD_PAGE_SIZE = 50
 SEARCH_MAX_LENGTH = 200
 
 # Columns a page may show; the ciphertext columns stay in the database.
-_CREDENTIAL_COLUMNS = (
+CREDENTIAL_COLUMNS = (
     "id",
     "integration_id",
     "state",
@@ -156,7 +156,7 @@ def dashboard_page(
     page = Paginator(integration_search(q=q), per_page).get_page(page_number)
     integrations: Sequence[Integration] = list(page.object_list)
     ids = [i.shown_credential_id for i in integrations if i.shown_credential_id]  # type: ignore[attr-defined]
-    credentials = Credential.objects.only(*_CREDENTIAL_COLUMNS).in_bulk(ids)
+    credentials = Credential.objects.only(*CREDENTIAL_COLUMNS).in_bulk(ids)
     rows = []
     for integration in integrations:
         credential = credentials.get(integration.shown_credential_id)  # type: ignore[attr-defined]
@@ -177,7 +177,7 @@ def integration_detail(*, integration_id: uuid.UUID, now: datetime) -> Integrati
     integration = get_object_or_404(Integration, pk=integration_id)
     credentials = (
         Credential.objects.filter(integration=integration)
-        .only(*_CREDENTIAL_COLUMNS)
+        .only(*CREDENTIAL_COLUMNS)
         .order_by("-issued_at", "-created_at")
     )
     versions = [credential_facts(credential=c, now=now) for c in credentials]
