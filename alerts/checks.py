@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ValidationError
 
-from keyvault.validation import thresholds_parse
+from keyvault.vault.validation import thresholds_parse
 
 
 @register()

@@ -30,7 +30,7 @@ from alerts import policy
 from alerts.messages import reminder_notification
 from alerts.models import Reminder, ReminderStatus
 from alerts.transports.base import TransportError, transport_for
-from keyvault.audit import audit_append
+from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction, CredentialState
 
 logger = logging.getLogger(__name__)

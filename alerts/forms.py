@@ -1,4 +1,4 @@
-"""Forms of the channel pages. They parse input; the rules live in ``alerts.channel_services``.
+"""Forms of the channel pages. They parse input; the rules live in ``alerts.channels``.
 
 The webhook URL is entered in a password-style input that never renders a value back: a form
 shown again after an error asks for it again, and an edit leaves it empty to keep the current
@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 
-from alerts.channel_services import ChannelInput
+from alerts.channels import ChannelInput
 from alerts.models import Channel, ChannelKind
 from keyvault.models import Integration
 

@@ -19,7 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import dateformat, timezone
 
 from alerts.transports.base import Notification
-from keyvault.expiry import days_left
+from keyvault.vault.expiry import days_left
 
 if TYPE_CHECKING:
     from alerts.models import Channel, Reminder

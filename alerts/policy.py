@@ -5,9 +5,10 @@ Vocabulary:
 - a *threshold* is a number of days before expiry (``30`` = thirty days before; ``0`` = the
   expiry day). Overdue reminders use negative thresholds: ``-1`` is the first day after the
   expiry day, ``-2`` the second, and so on, one a day until the credential is rotated or revoked.
-- days are *calendar days in local time* (``TIME_ZONE``, see ``keyvault.expiry.days_left``): the
-  seven-day reminder is owed from local midnight of the day seven days before the expiry date,
-  whatever the hour of expiry, so people get it on the morning of that day.
+- days are *calendar days in local time* (``TIME_ZONE``, see
+  ``keyvault.vault.expiry.days_left``): the seven-day reminder is owed from local midnight of
+  the day seven days before the expiry date, whatever the hour of expiry, so people get it on
+  the morning of that day.
 - a threshold is *crossed* once ``days_left <= threshold``.
 
 When several thresholds were crossed since the last one recorded (a credential pasted with five
@@ -23,8 +24,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.core.exceptions import ValidationError
 
-from keyvault.expiry import days_left
-from keyvault.validation import thresholds_parse
+from keyvault.vault.expiry import days_left
+from keyvault.vault.validation import thresholds_parse
 
 DEFAULT_THRESHOLDS: tuple[int, ...] = (30, 14, 7, 3, 1, 0)
 

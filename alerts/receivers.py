@@ -7,9 +7,9 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from alerts.services import reminders_cancel
+from alerts.scan import reminders_cancel
 from keyvault.models import Credential
-from keyvault.signals import credential_retired
+from keyvault.rotation.signals import credential_retired
 
 
 @receiver(credential_retired, dispatch_uid="alerts.cancel_pending_reminders")

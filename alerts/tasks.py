@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts.delivery import reminder_deliver
-from alerts.services import reminders_scan
+from alerts.scan import reminders_scan
 
 #: Hard limit for one delivery, below the claim timeout: a send hung past it is killed (and its
 #: claim re-opened by a later scan) rather than finishing after another worker re-sent it.

@@ -16,13 +16,13 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from alerts import channel_services
+from alerts import channels
 from alerts.forms import FORMS
 from alerts.models import Channel, ChannelKind
-from keyvault.forms import apply_service_errors
-from keyvault.requestinfo import client_ip
-from keyvault.roles import admin_required, viewer_required
-from keyvault.secrecy import handles_secrets
+from keyvault.vault.forms import apply_service_errors
+from keyvault.web.requestinfo import client_ip
+from keyvault.web.roles import admin_required, viewer_required
+from keyvault.web.secrecy import handles_secrets
 
 
 @viewer_required
@@ -32,7 +32,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/channel_list.html",
-        {"channels": channel_services.channel_list(), "kinds": ChannelKind},
+        {"channels": channels.channel_list(), "kinds": ChannelKind},
     )
 
 
@@ -47,7 +47,7 @@ def channel_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         {
             "channel": channel,
             "integrations": channel.integrations.order_by("name"),
-            "failures": channel_services.channel_failed_reminders(channel=channel),
+            "failures": channels.channel_failed_reminders(channel=channel),
             "kinds": ChannelKind,
         },
     )
@@ -65,7 +65,7 @@ def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
     form = form_class(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
-            channel = channel_services.channel_create(
+            channel = channels.channel_create(
                 kind=kind,
                 data=form.channel_input(),
                 actor=request.user,
@@ -92,7 +92,7 @@ def channel_edit(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     form = FORMS[channel.kind](request.POST if request.method == "POST" else None, channel=channel)
     if form.is_bound and form.is_valid():
         try:
-            channel = channel_services.channel_update(
+            channel = channels.channel_update(
                 channel=channel,
                 data=form.channel_input(),
                 actor=request.user,
@@ -118,7 +118,7 @@ def channel_delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     channel = get_object_or_404(Channel, pk=pk)
     if request.method == "POST":
         name = channel.name
-        channel_services.channel_delete(
+        channels.channel_delete(
             channel=channel, actor=request.user, now=timezone.now(), ip=client_ip(request)
         )
         messages.success(request, f"Channel “{name}” was deleted.")
@@ -128,7 +128,7 @@ def channel_delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         "alerts/channel_confirm_delete.html",
         {
             "channel": channel,
-            "open_reminders": channel_services.channel_open_reminders(channel=channel),
+            "open_reminders": channels.channel_open_reminders(channel=channel),
         },
     )
 
@@ -138,7 +138,7 @@ def channel_delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 def channel_test(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
     """Send a test notification now and report success or the exact error."""
     channel = get_object_or_404(Channel, pk=pk)
-    result = channel_services.channel_send_test(
+    result = channels.channel_send_test(
         channel=channel, actor=request.user, now=timezone.now(), ip=client_ip(request)
     )
     if result.ok:

@@ -8,4 +8,6 @@ class KeyvaultConfig(AppConfig):
     verbose_name = "keyvault"
 
     def ready(self) -> None:
-        from keyvault import checks, signals  # noqa: F401  (registers receivers and checks)
+        # Registers the system checks and the sign-in audit receivers.
+        from keyvault import checks  # noqa: F401
+        from keyvault.audit import receivers  # noqa: F401

@@ -8,18 +8,18 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-from keyvault import crypto
+from keyvault.crypto import cipher
 
 
 @register()
 def encryption_keys_check(app_configs: Any, **kwargs: Any) -> list[Error]:
     errors = []
     try:
-        crypto.KeyRing.parse(settings.KEYVAULT_ENCRYPTION_KEYS)
+        cipher.KeyRing.parse(settings.KEYVAULT_ENCRYPTION_KEYS)
     except ImproperlyConfigured as exc:
         errors.append(Error(str(exc), id="keyvault.E001"))
     try:
-        crypto.fingerprint("check")
+        cipher.fingerprint("check")
     except ImproperlyConfigured as exc:
         errors.append(Error(str(exc), id="keyvault.E002"))
     if not settings.SITE_URL.startswith(("http://", "https://")):

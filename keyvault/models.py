@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from keyvault import crypto
-from keyvault.providers import IdentityProvider, ProviderKind
-from keyvault.validation import validate_thresholds
+from keyvault.crypto import cipher
+from keyvault.vault.providers import IdentityProvider, ProviderKind
+from keyvault.vault.validation import validate_thresholds
 
 
 class Role(models.TextChoices):
@@ -74,7 +74,7 @@ class EncryptedFieldsMixin(models.Model):
 
     def seal(self, field: str, plaintext: str) -> None:
         assert field in self.ENCRYPTED_FIELDS
-        sealed = crypto.encrypt(plaintext.encode(), self.aad(field)) if plaintext else b""
+        sealed = cipher.encrypt(plaintext.encode(), self.aad(field)) if plaintext else b""
         setattr(self, field, sealed)
 
     def unseal(self, field: str) -> str:
@@ -83,7 +83,7 @@ class EncryptedFieldsMixin(models.Model):
         if not stored:
             return ""
         # bytes(...) also accepts the memoryview some database drivers return for binary columns.
-        return crypto.decrypt(bytes(stored), self.aad(field)).decode()
+        return cipher.decrypt(bytes(stored), self.aad(field)).decode()
 
 
 class Credential(EncryptedFieldsMixin, models.Model):

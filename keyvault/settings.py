@@ -91,7 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "keyvault.context_processors.roles",
+                "keyvault.web.context_processors.roles",
             ],
         },
     },
@@ -190,7 +190,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Error pages and error emails never show POSTed secrets or secret settings, DEBUG or not.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "keyvault.secrecy.AlwaysSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "keyvault.web.secrecy.AlwaysSafeExceptionReporterFilter"
 
 # django-axes: throttle sign-in (and password re-entry before a reveal) per user and address.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from keyvault.rotation import credentials_destroy_expired_grace
+from keyvault.rotation.services import credentials_destroy_expired_grace
 
 
 @shared_task(name="keyvault.tasks.destroy_retired_secrets")

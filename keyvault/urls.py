@@ -1,4 +1,8 @@
-"""Project URL configuration."""
+"""Project URL configuration.
+
+The vault, rotation and audit rooms share the ``keyvault`` namespace (one app, one set of
+names); the reminder channels have their own (``alerts``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from alerts.health import healthz
+from keyvault.audit import urls as audit_urls
+from keyvault.rotation import urls as rotation_urls
+from keyvault.vault import urls as vault_urls
+
+keyvault_patterns = [
+    *vault_urls.urlpatterns,
+    *rotation_urls.urlpatterns,
+    *audit_urls.urlpatterns,
+]
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),  # public: no login, no secrets
-    path("", include("keyvault.vault_urls")),
+    path("", include((keyvault_patterns, "keyvault"))),
     path("channels/", include("alerts.urls")),
 ]

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from keyvault.accounts import user_create
+from keyvault.accounts.services import user_create
 from keyvault.models import Credential, Integration, Role
-from keyvault.providers import ProviderKind
-from keyvault.services import integration_create, secret_input_clean
+from keyvault.vault.providers import ProviderKind
+from keyvault.vault.services import integration_create, secret_input_clean
 from tests.stubs import SlackStub, SmtpStub
 
 PASSWORD = "correct horse battery staple"

@@ -77,7 +77,7 @@ def transport_for(channel: Channel, *, integration: Integration | None) -> Trans
     from alerts.models import ChannelKind
     from alerts.transports.email import EmailTransport
     from alerts.transports.slack import SlackTransport
-    from keyvault.crypto import CryptoError
+    from keyvault.crypto.cipher import CryptoError
 
     if channel.kind == ChannelKind.SLACK:
         try:

@@ -3,7 +3,7 @@ migrations (a module whose name starts with ``_`` is not itself a migration).
 
 Version 1 stored ``kv1:<key id>:<base64(nonce || ciphertext || tag)>`` in a text column;
 version 2 stores ``b"kv\\x02" | len(key id) | key id | nonce || ciphertext || tag`` in a binary
-column (see ``keyvault.crypto``). Only the framing changes: the key id, nonce, ciphertext and tag
+column (see ``keyvault.crypto.cipher``). Only the framing changes: the key id, nonce, ciphertext and tag
 are the same bytes, so no key is needed, and as each column keeps its name the associated data
 (``table.column.row id``) still matches. Both directions are supported, so the migrations can be
 reversed.

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus, ScanHeartbeat
-from keyvault.audit import audit_verify
+from keyvault.audit.chain import audit_verify
 from keyvault.models import AuditAction, AuditEvent, Credential
 from tests.conftest import NOW
 from tests.stubs import SlackStub, SmtpStub

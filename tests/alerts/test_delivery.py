@@ -15,8 +15,8 @@ from django.db import connections
 
 from alerts.delivery import Outcome, reminder_claim, reminder_deliver
 from alerts.models import Reminder, ReminderStatus
-from alerts.services import reminders_scan
-from keyvault.audit import audit_verify
+from alerts.scan import reminders_scan
+from keyvault.audit.chain import audit_verify
 from keyvault.models import AuditAction, AuditEvent, CredentialState
 from tests.alerts.outbox_helpers import (
     WEBHOOK_SECRET,

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from alerts.health import health_report
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
+from alerts.scan import reminders_scan
 from alerts.selectors import scan_health
-from alerts.services import reminders_scan
 from keyvault.models import CredentialState
 from tests.alerts.outbox_helpers import (
     WEBHOOK_SECRET,

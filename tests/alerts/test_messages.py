@@ -14,7 +14,7 @@ from alerts import messages
 from alerts.models import Channel, ChannelKind, Reminder
 from alerts.transports import Notification
 from keyvault.models import Credential
-from keyvault.providers import IdentityProvider
+from keyvault.vault.providers import IdentityProvider
 from tests.conftest import ATLASSIAN_URL, NOW
 
 MakeCredential = Callable[..., tuple[Credential, str]]

@@ -19,7 +19,7 @@ from alerts.policy import (
     thresholds_for,
     window_days,
 )
-from keyvault.validation import thresholds_parse
+from keyvault.vault.validation import thresholds_parse
 
 UTC_TZ = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")

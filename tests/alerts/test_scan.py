@@ -14,11 +14,11 @@ from django.test.utils import CaptureQueriesContext
 
 from alerts.delivery import reminder_claim
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
-from alerts.services import STALE_CLAIM_MESSAGE, reminders_scan
+from alerts.scan import STALE_CLAIM_MESSAGE, reminders_scan
 from keyvault.celery import app as celery_app
 from keyvault.models import AuditAction, AuditEvent, CredentialState
-from keyvault.rotation import credential_revoke, credential_rotate, rotation_secret_clean
-from keyvault.signals import credential_retired
+from keyvault.rotation.services import credential_revoke, credential_rotate, rotation_secret_clean
+from keyvault.rotation.signals import credential_retired
 from tests.alerts.outbox_helpers import (
     DueFactory,
     due_credential,

@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from alerts.models import Channel, ChannelKind
-from keyvault import crypto
-from keyvault.audit import GENESIS_HASH, ChainRow, event_hash
+from keyvault.audit.chain import GENESIS_HASH, ChainRow, event_hash
+from keyvault.crypto import cipher
 from keyvault.models import (
     AuditAction,
     AuditChainHead,
@@ -29,7 +29,7 @@ from keyvault.models import (
     CredentialState,
     Integration,
 )
-from keyvault.providers import IdentityProvider, ProviderKind
+from keyvault.vault.providers import IdentityProvider, ProviderKind
 
 BATCH = 5000
 SCIM_URL = "https://api.atlassian.com/scim/directory/0f6a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
@@ -41,7 +41,7 @@ SUPERSEDED_SHARE = 0.25
 
 
 def _fingerprint_key() -> bytes:
-    return crypto._fingerprint_key(settings.KEYVAULT_FINGERPRINT_KEY)
+    return cipher._fingerprint_key(settings.KEYVAULT_FINGERPRINT_KEY)
 
 
 def build_credentials(

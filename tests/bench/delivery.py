@@ -23,7 +23,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from alerts.models import Channel, Reminder, ReminderStatus
-from alerts.services import deliveries_enqueue, reminders_scan
+from alerts.scan import deliveries_enqueue, reminders_scan
 from keyvault.celery import app as celery_app
 from tests.bench import data
 from tests.bench.harness import Figure

@@ -89,7 +89,7 @@ def run_all(*, quick: bool, progress: Callable[[str], Any] = print) -> list[Figu
 
 
 def crypto_figure(*, ops: int) -> Figure:
-    """encrypt + decrypt of a 64-byte token through keyvault.crypto vs raw AESGCM (each raw
+    """encrypt + decrypt of a 64-byte token through keyvault.crypto.cipher vs raw AESGCM (each raw
     operation also draws its fresh 96-bit nonce, as any correct use of AES-GCM must)."""
     from keyvault import crypto
 
@@ -134,7 +134,7 @@ def _admin_client() -> Any:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from keyvault.accounts import user_create
+    from keyvault.accounts.services import user_create
     from keyvault.models import Role
 
     user = get_user_model().objects.filter(username="bench").first() or user_create(

@@ -1,4 +1,4 @@
-"""Reminder scan figure: ``alerts.services.reminders_scan`` against one hand-written SQL statement.
+"""Reminder scan figure: ``alerts.scan.reminders_scan`` against one hand-written SQL statement.
 
 The baseline does the same selection and outbox insert as the scan, on the same data, in one
 ``INSERT ... SELECT``: current credentials inside the reminder window, joined to the channels
@@ -24,7 +24,7 @@ from django.db import connection, transaction
 
 from alerts import policy
 from alerts.models import Reminder
-from alerts.services import reminders_scan
+from alerts.scan import reminders_scan
 from tests.bench import data
 from tests.bench.harness import Figure, measure_interleaved
 

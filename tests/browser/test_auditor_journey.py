@@ -12,10 +12,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from keyvault.audit import audit_append
+from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction
-from keyvault.rotation import credential_rotate, rotation_secret_clean
-from keyvault.services import credential_reveal
+from keyvault.rotation.services import credential_rotate, rotation_secret_clean
+from keyvault.vault.services import credential_reveal
 from tests.browser.journey import sign_in
 from tests.conftest import ATLASSIAN_URL, new_token
 

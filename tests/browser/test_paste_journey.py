@@ -12,10 +12,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from keyvault.accounts import user_create
+from keyvault.accounts.services import user_create
 from keyvault.models import Credential, CredentialState, Role
-from keyvault.providers import IdentityProvider, ProviderKind
-from keyvault.services import integration_create, secret_input_clean
+from keyvault.vault.providers import IdentityProvider, ProviderKind
+from keyvault.vault.services import integration_create, secret_input_clean
 from tests.conftest import PASSWORD, new_token
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from alerts.models import Channel, Reminder, ReminderStatus
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState
-from keyvault.rotation import credential_rotate, rotation_secret_clean
+from keyvault.rotation.services import credential_rotate, rotation_secret_clean
 from tests.alerts.outbox_helpers import email_channel_create, slack_channel_create
 from tests.conftest import new_token
 from tests.integration.conftest import FAST, Celery, RedisServer

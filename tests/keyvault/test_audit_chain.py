@@ -18,7 +18,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from keyvault.audit import GENESIS_HASH, audit_append, audit_verify, event_hash
+from keyvault.audit.chain import GENESIS_HASH, audit_append, audit_verify, event_hash
 from keyvault.models import AuditAction, AuditChainHead, AuditEvent
 from tests.conftest import NOW
 
@@ -259,7 +259,7 @@ WRITER = """
 import os, sys, time, django
 django.setup()
 from django.utils import timezone
-from keyvault.audit import audit_append
+from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction
 name, count, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 open(go + "." + name, "w").close()  # ready

@@ -13,10 +13,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from keyvault.audit import audit_append
-from keyvault.audit_selectors import AuditFilter, audit_page
+from keyvault.audit.chain import audit_append
+from keyvault.audit.selectors import AuditFilter, audit_page
 from keyvault.models import AuditAction, AuditEvent, Credential
-from keyvault.services import credential_reveal
+from keyvault.vault.services import credential_reveal
 from tests.conftest import ATLASSIAN_URL, NOW
 
 MakeCredential = Callable[..., tuple[Credential, str]]

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from alerts.models import Channel
-from keyvault.crypto import KeyRing
+from keyvault.crypto.cipher import KeyRing
 from keyvault.migrations._sealed_columns import binary_to_text, text_to_binary
 from keyvault.models import Credential
 from tests.conftest import ATLASSIAN_URL, NOW

@@ -12,9 +12,9 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from keyvault.compliance import compliance_summary, expiry_timeline, timeline_svg
+from keyvault.audit.compliance import compliance_summary, expiry_timeline, timeline_svg
 from keyvault.models import Credential
-from keyvault.rotation import credential_revoke, credential_rotate, rotation_secret_clean
+from keyvault.rotation.services import credential_revoke, credential_rotate, rotation_secret_clean
 from tests.conftest import new_token
 
 MakeCredential = Callable[..., tuple[Credential, str]]

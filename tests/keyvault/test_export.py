@@ -13,11 +13,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from keyvault.audit import audit_append, audit_verify, event_hash
-from keyvault.audit_export import CSV_HEADER, csv_safe
+from keyvault.audit.chain import audit_append, audit_verify, event_hash
+from keyvault.audit.export import CSV_HEADER, csv_safe
 from keyvault.models import AuditAction, AuditEvent, Credential
-from keyvault.rotation import credential_rotate, rotation_secret_clean
-from keyvault.services import credential_reveal
+from keyvault.rotation.services import credential_rotate, rotation_secret_clean
+from keyvault.vault.services import credential_reveal
 from tests.conftest import ATLASSIAN_URL, NOW, new_token
 
 MakeCredential = Callable[..., tuple[Credential, str]]

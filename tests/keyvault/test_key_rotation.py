@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from keyvault import crypto
+from keyvault.crypto import cipher
 from keyvault.models import AuditAction, AuditEvent, Credential
 
 OLD_RING = "t2:dGVzdC1rZXktdHdvLXRlc3Qta2V5LXR3by10ZXN0LWs="
@@ -20,8 +20,8 @@ NEW_RING = f"{NEW_KEY},{OLD_RING}"
 def key_ids() -> list[str]:
     ids = []
     for credential in Credential.objects.order_by("pk"):
-        ids.append(crypto.key_id_of(credential.token_ciphertext))
-        ids.append(crypto.key_id_of(credential.scim_url_ciphertext))
+        ids.append(cipher.key_id_of(credential.token_ciphertext))
+        ids.append(cipher.key_id_of(credential.scim_url_ciphertext))
     return ids
 
 
@@ -90,7 +90,7 @@ def test_a_row_under_a_missing_key_is_reported_and_the_rest_rotated(five_credent
 def test_generate_encryption_key_prints_a_valid_ring_entry() -> None:
     out = StringIO()
     call_command("generate_encryption_key", "--kid", "2027a", stdout=out)
-    ring = crypto.KeyRing.parse(out.getvalue().strip())
+    ring = cipher.KeyRing.parse(out.getvalue().strip())
     assert ring.primary_id == "2027a"
     with pytest.raises(CommandError):
         call_command("generate_encryption_key", "--kid", "bad id", stdout=StringIO())
@@ -103,7 +103,7 @@ def test_ensure_admin_creates_one_admin_only_once(db) -> None:
     password = out.getvalue().split("password ")[1].split()[0]
     from django.contrib.auth import get_user_model
 
-    from keyvault.roles import is_admin
+    from keyvault.web.roles import is_admin
 
     admin = get_user_model().objects.get()
     assert admin.check_password(password)

@@ -30,7 +30,7 @@ from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from keyvault.accounts import user_create
+from keyvault.accounts.services import user_create
 from keyvault.models import AuditEvent, Credential, Integration, Role
 from tests.conftest import ATLASSIAN_URL, NOW, PASSWORD, new_token
 
@@ -131,7 +131,7 @@ def _rotate(w: World) -> dict[str, str]:
 
 def _revoked(w: World) -> str:
     """The add-credential page needs an integration without a current credential."""
-    from keyvault.rotation import credential_revoke
+    from keyvault.rotation.services import credential_revoke
 
     if "revoked" not in w.extra:
         w.extra["revoked"] = credential_revoke(

@@ -13,17 +13,22 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from keyvault.audit import audit_verify
+from keyvault.audit.chain import audit_verify
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState, Rotation
-from keyvault.rotation import (
+from keyvault.rotation.services import (
     credential_revoke,
     credential_rotate,
     credentials_destroy_expired_grace,
     rotation_secret_clean,
 )
-from keyvault.services import RevealError, credential_create, credential_reveal, secret_input_clean
-from keyvault.signals import credential_retired
+from keyvault.rotation.signals import credential_retired
 from keyvault.tasks import destroy_retired_secrets
+from keyvault.vault.services import (
+    RevealError,
+    credential_create,
+    credential_reveal,
+    secret_input_clean,
+)
 from tests.conftest import ATLASSIAN_URL, NOW, new_token
 
 OTHER_URL = "https://api.atlassian.com/scim/directory/11111111-2222-4333-8444-555555555555"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.test import RequestFactory, override_settings
 from django.views.debug import get_default_exception_reporter_filter
 
-from keyvault.secrecy import AlwaysSafeExceptionReporterFilter
+from keyvault.web.secrecy import AlwaysSafeExceptionReporterFilter
 
 
 @override_settings(

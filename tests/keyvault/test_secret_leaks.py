@@ -27,7 +27,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from keyvault.models import Credential, Integration
-from keyvault.providers import PROVIDERS
+from keyvault.vault.providers import PROVIDERS
 from tests.conftest import NOW, PASSWORD, new_token
 from tests.keyvault.test_forms import paste_data
 

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState, Integration
-from keyvault.providers import IdentityProvider, ProviderKind
+from keyvault.vault.providers import IdentityProvider, ProviderKind
 from tests.conftest import NOW, PASSWORD
 
 MakeCredential = Callable[..., tuple[Credential, str]]

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from alerts.delivery import reminder_deliver
-from alerts.services import deliveries_enqueue, reminders_scan
+from alerts.scan import deliveries_enqueue, reminders_scan
 
 
 class Command(BaseCommand):

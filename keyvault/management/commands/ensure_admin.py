@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from keyvault.accounts import first_admin_ensure
+from keyvault.accounts.services import first_admin_ensure
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from keyvault import devkeys
-from keyvault.crypto import KEY_ID_RE
+from keyvault.crypto.cipher import KEY_ID_RE
 
 
 class Command(BaseCommand):

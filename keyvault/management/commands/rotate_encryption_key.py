@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from keyvault.keyrotation import secrets_reencrypt
+from keyvault.crypto.reencrypt import secrets_reencrypt
 
 
 class Command(BaseCommand):

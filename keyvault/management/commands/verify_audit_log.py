@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from keyvault.audit import audit_verify
+from keyvault.audit.chain import audit_verify
 
 
 class Command(BaseCommand):

@@ -21,9 +21,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from keyvault import crypto
-from keyvault.audit import audit_append
-from keyvault.expiry import days_left
+from keyvault.audit.chain import audit_append
+from keyvault.crypto import cipher
 from keyvault.models import (
     AuditAction,
     Credential,
@@ -31,14 +30,15 @@ from keyvault.models import (
     Integration,
     Rotation,
 )
-from keyvault.services import (
+from keyvault.rotation.signals import credential_retired
+from keyvault.vault.expiry import days_left
+from keyvault.vault.services import (
     SecretInput,
     _credential_audit_details,
     _credential_build,
     _save_new_credential,
     secret_input_clean,
 )
-from keyvault.signals import credential_retired
 
 REASON_MAX_LENGTH = 500
 
@@ -61,7 +61,7 @@ def rotation_secret_clean(
     if not url and credential.scim_url_ciphertext:
         try:
             url = credential.unseal("scim_url_ciphertext")
-        except crypto.CryptoError:
+        except cipher.CryptoError:
             raise ValidationError(
                 {"scim_url": ["The current URL cannot be decrypted; paste the URL again."]}
             ) from None
@@ -87,7 +87,7 @@ def _reason_clean(reason: str | None, *, required: bool, fingerprints: set[str])
         raise ValidationError(
             {"reason": [f"Keep the reason under {REASON_MAX_LENGTH} characters."]}
         )
-    if any(crypto.fingerprint(word) in fingerprints for word in text.split()):
+    if any(cipher.fingerprint(word) in fingerprints for word in text.split()):
         raise ValidationError(
             {"reason": ["The reason contains the token itself; describe the reason instead."]}
         )

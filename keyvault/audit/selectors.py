@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from keyvault.models import AuditEvent, Credential, Integration, Rotation
-from keyvault.selectors import CREDENTIAL_COLUMNS
+from keyvault.vault.selectors import CREDENTIAL_COLUMNS
 
 PAGE_SIZE = 50
 SEARCH_MAX_LENGTH = 200

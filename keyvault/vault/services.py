@@ -14,10 +14,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from keyvault import crypto, validation
-from keyvault.audit import audit_append
+from keyvault.audit.chain import audit_append
+from keyvault.crypto import cipher
 from keyvault.models import AuditAction, Credential, CredentialState, Integration
-from keyvault.providers import provider_for
+from keyvault.vault import validation
+from keyvault.vault.providers import provider_for
 
 INTEGRATION_FIELDS = (
     "name",
@@ -74,7 +75,7 @@ def secret_input_clean(
         except ValidationError as exc:
             errors[field] = exc.error_list
     if "token" in cleaned:
-        fp = crypto.fingerprint(cleaned["token"])
+        fp = cipher.fingerprint(cleaned["token"])
         holder = Credential.objects.filter(fingerprint=fp).select_related("integration").first()
         if holder is not None:
             errors["token"] = [_duplicate_error(holder)]
@@ -263,7 +264,7 @@ def credential_reveal(
             scim_url=credential.unseal("scim_url_ciphertext"),
             token=credential.unseal("token_ciphertext"),
         )
-    except crypto.CryptoError as exc:
+    except cipher.CryptoError as exc:
         raise RevealError(str(exc)) from None
     audit_append(
         action=AuditAction.CREDENTIAL_REVEALED,

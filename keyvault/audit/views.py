@@ -13,12 +13,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from keyvault.audit_export import ExportFormat, audit_export_response
-from keyvault.audit_selectors import audit_page
-from keyvault.compliance import compliance_summary
-from keyvault.requestinfo import client_ip
-from keyvault.roles import viewer_required
-from keyvault.rotation_forms import AuditFilterForm
+from keyvault.audit.compliance import compliance_summary
+from keyvault.audit.export import ExportFormat, audit_export_response
+from keyvault.audit.selectors import audit_page
+from keyvault.rotation.forms import AuditFilterForm
+from keyvault.web.requestinfo import client_ip
+from keyvault.web.roles import viewer_required
 
 FILTER_FIELDS = ("integration", "actor", "action", "date_from", "date_to", "q")
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from keyvault.providers import Provider
+from keyvault.vault.providers import Provider
 
 
 def clean_token(raw: str | None) -> str:

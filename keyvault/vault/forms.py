@@ -1,4 +1,4 @@
-"""Forms of the vault pages. They parse input; the rules live in ``keyvault.services``.
+"""Forms of the vault pages. They parse input; the rules live in ``keyvault.vault.services``.
 
 Dates to datetimes (local time zone, ``settings.TIME_ZONE``):
 
@@ -7,7 +7,7 @@ Dates to datetimes (local time zone, ``settings.TIME_ZONE``):
 * issue date earlier  -> local midnight at the start of that day.
 * expiry date         -> local midnight at the start of that day: the conservative reading
   ("expires on 1 March" means it may stop working on 1 March), so reminders come early.
-* no expiry date      -> issued + the provider's lifetime (``keyvault.providers``).
+* no expiry date      -> issued + the provider's lifetime (``keyvault.vault.providers``).
 
 Secrets (token, SCIM URL) are never written back into the page: a form shown again after an
 error asks for them again.
@@ -23,10 +23,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from keyvault import services
 from keyvault.models import Integration
-from keyvault.providers import PROVIDERS, IdentityProvider, ProviderKind
-from keyvault.validation import validate_thresholds
+from keyvault.vault import services
+from keyvault.vault.providers import PROVIDERS, IdentityProvider, ProviderKind
+from keyvault.vault.validation import validate_thresholds
 
 SECRET_FIELDS = ("scim_url", "token")
 
@@ -127,8 +127,9 @@ class IntegrationCreateForm(IntegrationForm):
     After ``is_valid()`` the validated paste is in ``secret``.
     """
 
-    # Not ``required`` here: emptiness is judged by the shared rules in ``keyvault.validation``
-    # (whose messages are clearer); the browser still gets ``required`` where it always is.
+    # Not ``required`` here: emptiness is judged by the shared rules in
+    # ``keyvault.vault.validation`` (whose messages are clearer); the browser still gets
+    # ``required`` where it always is.
     scim_url = forms.CharField(
         required=False,
         strip=False,

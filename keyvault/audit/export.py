@@ -21,8 +21,8 @@ from typing import Any
 from django.db import models, transaction
 from django.http import StreamingHttpResponse
 
-from keyvault.audit import audit_append
-from keyvault.audit_selectors import AuditFilter, audit_rows_for_export
+from keyvault.audit.chain import audit_append
+from keyvault.audit.selectors import AuditFilter, audit_rows_for_export
 from keyvault.models import AuditAction
 
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from django.apps import apps
 from django.db import models, transaction
 
-from keyvault import crypto
-from keyvault.audit import audit_append
+from keyvault.audit.chain import audit_append
+from keyvault.crypto import cipher
 from keyvault.models import AuditAction, EncryptedFieldsMixin
 
 
@@ -50,7 +50,7 @@ def secrets_reencrypt(
     Rows that cannot be decrypted are listed in ``failed`` (``model.column:pk: reason``) and
     left untouched.
     """
-    ring = crypto.key_ring()
+    ring = cipher.key_ring()
     report = ReencryptReport(primary_key_id=ring.primary_id)
     # The key id sits in each record's header, so rows are told apart here without decrypting;
     # a run reads every row once, in primary-key batches (the counts cover the rows it read).
@@ -99,16 +99,16 @@ def _reencrypt_one(
     pk: object,
     stored: bytes,
     *,
-    ring: crypto.KeyRing,
+    ring: cipher.KeyRing,
     report: ReencryptReport,
 ) -> None:
     aad = model(pk=pk).aad(column)  # type: ignore[attr-defined]
     try:
-        plaintext = crypto.decrypt(stored, aad=aad, ring=ring)
-    except crypto.CryptoError as exc:
+        plaintext = cipher.decrypt(stored, aad=aad, ring=ring)
+    except cipher.CryptoError as exc:
         report.failed.append(f"{model._meta.label}.{column}:{pk}: {exc}")
         return
-    fresh = crypto.encrypt(plaintext, aad=aad, ring=ring)
+    fresh = cipher.encrypt(plaintext, aad=aad, ring=ring)
     with transaction.atomic():
         updated = model._base_manager.filter(pk=pk, **{column: stored}).update(**{column: fresh})
     # 0 rows: the row changed (rotated, wiped) since it was read; nothing to do for it.

@@ -24,8 +24,8 @@ from alerts.messages import test_notification
 from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus
 from alerts.transports.base import TransportError, transport_for
 from alerts.transports.email import split_addresses
-from keyvault.audit import audit_append
-from keyvault.crypto import CryptoError
+from keyvault.audit.chain import audit_append
+from keyvault.crypto.cipher import CryptoError
 from keyvault.models import AuditAction, Integration
 
 # http:// is accepted only for these hosts: a relay or stub on the same machine, where the URL

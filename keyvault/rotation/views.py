@@ -1,8 +1,8 @@
 """Pages that change a credential's life: rotate, revoke, add after a revoke; and the history.
 
 Each view checks its role, parses with a form, calls one service and renders or redirects.
-Views that receive a secret are wrapped like ``keyvault.views``: ``handles_secrets`` outermost,
-``sensitive_variables()`` innermost.
+Views that receive a secret are wrapped like ``keyvault.vault.views``: ``handles_secrets``
+outermost, ``sensitive_variables()`` innermost.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
-from keyvault import services
-from keyvault.audit_selectors import integration_history as history_selector
-from keyvault.forms import apply_service_errors
+from keyvault.audit.selectors import integration_history as history_selector
 from keyvault.models import Credential, CredentialState, Integration
-from keyvault.requestinfo import client_ip
-from keyvault.roles import admin_required, viewer_required
-from keyvault.rotation import credential_revoke as revoke_service
-from keyvault.rotation import credential_rotate as rotate_service
-from keyvault.rotation_forms import CredentialAddForm, RevokeForm, RotateForm
-from keyvault.secrecy import handles_secrets
+from keyvault.rotation.forms import CredentialAddForm, RevokeForm, RotateForm
+from keyvault.rotation.services import credential_revoke as revoke_service
+from keyvault.rotation.services import credential_rotate as rotate_service
+from keyvault.vault import services
+from keyvault.vault.forms import apply_service_errors
+from keyvault.web.requestinfo import client_ip
+from keyvault.web.roles import admin_required, viewer_required
+from keyvault.web.secrecy import handles_secrets
 
 
 def _current(integration: Integration) -> Credential | None:

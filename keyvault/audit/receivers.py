@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from keyvault.audit import audit_append
+from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction
-from keyvault.requestinfo import client_ip
-
-#: Sent inside the transaction that moves a credential out of ``current`` (rotated or revoked),
-#: with ``credential`` and ``now``. The reminders app cancels the credential's pending reminders.
-credential_retired = Signal()
+from keyvault.web.requestinfo import client_ip
 
 
 @receiver(user_logged_in)

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from keyvault.roles import is_admin, is_viewer
+from keyvault.web.roles import is_admin, is_viewer
 
 
 def roles(request: HttpRequest) -> dict[str, Any]:

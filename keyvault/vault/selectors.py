@@ -17,9 +17,9 @@ from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subqu
 from django.shortcuts import get_object_or_404
 from django.utils.translation import ngettext
 
-from keyvault.expiry import Status, credential_status, days_left
 from keyvault.models import Credential, CredentialState, Integration
-from keyvault.providers import ProviderKind
+from keyvault.vault.expiry import Status, credential_status, days_left
+from keyvault.vault.providers import ProviderKind
 
 DASHBOARD_PAGE_SIZE = 50
 SEARCH_MAX_LENGTH = 200

@@ -1,8 +1,8 @@
 """Forms of the rotate, revoke and add-credential pages and of the audit log filter.
 
-They parse input; the rules live in ``keyvault.rotation`` and ``keyvault.services``. Secrets
-(token, SCIM URL) are never written back into the page: a form shown again after an error asks
-for them again.
+They parse input; the rules live in ``keyvault.rotation.services`` and
+``keyvault.vault.services``. Secrets (token, SCIM URL) are never written back into the page: a
+form shown again after an error asks for them again.
 
 The rotate form leaves the SCIM URL empty and says "leave empty to keep the current URL"
 instead of prefilling it: prefilling would put a secret (the URL carries the directory id) into
@@ -21,12 +21,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from keyvault import services
-from keyvault.audit_selectors import SEARCH_MAX_LENGTH, AuditFilter
-from keyvault.forms import DateInput, NoEchoTextInput, apply_service_errors, local_midnight
+from keyvault.audit.selectors import SEARCH_MAX_LENGTH, AuditFilter
 from keyvault.models import AuditAction, Credential, CredentialState, Integration
-from keyvault.providers import provider_for
-from keyvault.rotation import REASON_MAX_LENGTH, rotation_secret_clean
+from keyvault.rotation.services import REASON_MAX_LENGTH, rotation_secret_clean
+from keyvault.vault import services
+from keyvault.vault.forms import DateInput, NoEchoTextInput, apply_service_errors, local_midnight
+from keyvault.vault.providers import provider_for
 
 _NO_AUTOFILL = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
 

@@ -20,18 +20,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
-from keyvault import selectors, services
-from keyvault.forms import (
+from keyvault.models import Integration
+from keyvault.vault import selectors, services
+from keyvault.vault.forms import (
     IntegrationCreateForm,
     IntegrationForm,
     RevealForm,
     apply_service_errors,
     provider_presets,
 )
-from keyvault.models import Integration
-from keyvault.requestinfo import client_ip
-from keyvault.roles import admin_required, viewer_required
-from keyvault.secrecy import handles_secrets
+from keyvault.web.requestinfo import client_ip
+from keyvault.web.roles import admin_required, viewer_required
+from keyvault.web.secrecy import handles_secrets
 
 
 @viewer_required

@@ -1,0 +1,1 @@
+"""Team access: user accounts and their roles."""

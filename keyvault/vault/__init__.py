@@ -1,0 +1,1 @@
+"""The vault: providers, paste validation, expiry, integrations and their credentials."""

@@ -1,0 +1,30 @@
+"""Pages of the vault: the dashboard, integrations and the reveal (namespace ``keyvault``).
+
+Every name here needs a row in ``tests/keyvault/test_role_matrix.py``.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from keyvault.vault import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("integrations/new/", views.integration_create, name="integration_create"),
+    path(
+        "integrations/<uuid:integration_id>/",
+        views.integration_detail,
+        name="integration_detail",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/edit/",
+        views.integration_edit,
+        name="integration_edit",
+    ),
+    path(
+        "credentials/<uuid:credential_id>/reveal/",
+        views.credential_reveal,
+        name="credential_reveal",
+    ),
+]

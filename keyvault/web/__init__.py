@@ -1,0 +1,1 @@
+"""What every page shares: roles, secrecy decorators, request info and form helpers."""
