@@ -1,4 +1,4 @@
-"""Reminder channels: create, change, delete and test them; the reads the channel pages need.
+"""Reminder channels: validate, create, change, delete and test them (reads: ``alerts.selectors``).
 
 Every write validates first (``ValidationError`` keyed by form field, nothing half-saved),
 then saves and appends its AuditEvent in one transaction. A Slack webhook URL is a secret: it
@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Q, QuerySet
 
 from alerts.messages import test_notification
-from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus
+from alerts.models import Channel, ChannelKind
+from alerts.selectors import channel_open_reminders
 from alerts.transports.base import TransportError, transport_for
 from alerts.transports.email import split_addresses
 from keyvault.audit.chain import audit_append
@@ -33,7 +33,6 @@ from keyvault.models import AuditAction, Integration
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 MAX_WEBHOOK_URL = 2048
 MAX_RECIPIENTS = 50
-RECENT_FAILURES = 20
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -342,45 +341,3 @@ def channel_send_test(
         },
     )
     return result
-
-
-# --- reads ----------------------------------------------------------------------------------
-
-
-def channel_list() -> QuerySet[Channel]:
-    """Every channel with ``integration_count``, ``failed_count`` and ``last_sent_at``."""
-    return Channel.objects.annotate(
-        integration_count=Count("integrations", distinct=True),
-        failed_count=Count(
-            "reminders", filter=Q(reminders__status=ReminderStatus.FAILED), distinct=True
-        ),
-        last_sent_at=Max("reminders__sent_at"),
-    ).order_by("-is_default", "name")
-
-
-def channel_failed_reminders(*, channel: Channel, limit: int = RECENT_FAILURES) -> list[Reminder]:
-    """The channel's most recent failed reminders, with their credential and integration."""
-    reminders = list(
-        Reminder.objects.filter(channel=channel, status=ReminderStatus.FAILED)
-        .select_related("credential__integration")
-        .order_by(F("claimed_at").desc(nulls_last=True), "-created_at")[:limit]
-    )
-    for reminder in reminders:
-        reminder.threshold_label = threshold_label(reminder.threshold)  # type: ignore[attr-defined]
-    return reminders
-
-
-def threshold_label(threshold: int) -> str:
-    """How a reminder's threshold reads: "7 days before expiry", "2 days after expiry"."""
-    if threshold == 0:
-        return "On the expiry day"
-    days = abs(threshold)
-    unit = "day" if days == 1 else "days"
-    return f"{days} {unit} {'before' if threshold > 0 else 'after'} expiry"
-
-
-def channel_open_reminders(*, channel: Channel) -> int:
-    """How many of the channel's reminders are still owed (pending or being sent)."""
-    return channel.reminders.filter(
-        status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]
-    ).count()

@@ -15,8 +15,7 @@ from django import forms
 from alerts.channels import ChannelInput
 from alerts.models import Channel, ChannelKind
 from keyvault.models import Integration
-
-_NO_AUTOFILL = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+from keyvault.web.forms import NO_AUTOFILL
 
 
 class ChannelForm(forms.Form):
@@ -69,7 +68,7 @@ class SlackChannelForm(ChannelForm):
         max_length=4096,
         required=False,
         strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs=_NO_AUTOFILL),
+        widget=forms.PasswordInput(render_value=False, attrs=NO_AUTOFILL),
         help_text="The incoming webhook URL from Slack (https://hooks.slack.com/services/…). "
         "It is stored encrypted and never shown again.",
     )
@@ -96,7 +95,7 @@ class EmailChannelForm(ChannelForm):
     email_recipients = forms.CharField(
         label="Recipients",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, **_NO_AUTOFILL}),
+        widget=forms.Textarea(attrs={"rows": 3, **NO_AUTOFILL}),
         help_text="Email addresses, separated by commas.",
     )
     email_to_owner = forms.BooleanField(

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from alerts.transports.base import Notification
-from keyvault.vault.expiry import days_left
+from keyvault.vault.expiry import days_left, expiry_phrase
 
 if TYPE_CHECKING:
     from alerts.models import Channel, Reminder
@@ -31,19 +31,13 @@ DATE_FORMAT = "l j F Y, H:i T"  # e.g. "Sunday 8 March 2026, 09:00 UTC"
 
 def rotate_url(integration: Integration) -> str:
     """Absolute link to the integration's rotate form (``SITE_URL`` + path)."""
-    for kwarg in ("pk", "integration_id"):
-        try:
-            path = reverse("keyvault:credential_rotate", kwargs={kwarg: integration.pk})
-        except NoReverseMatch:
-            continue
-        return settings.SITE_URL + path
-    # The rotate view is not wired (yet): this is the path it is agreed to have.
-    return f"{settings.SITE_URL}/integrations/{integration.pk}/rotate/"
+    path = reverse("keyvault:credential_rotate", kwargs={"integration_id": integration.pk})
+    return settings.SITE_URL + path
 
 
 def channel_url(channel: Channel) -> str:
     """Absolute link to a channel's page."""
-    return settings.SITE_URL + reverse("alerts:channel_detail", kwargs={"pk": channel.pk})
+    return settings.SITE_URL + reverse("alerts:channel_detail", kwargs={"channel_id": channel.pk})
 
 
 @dataclass(frozen=True)
@@ -60,22 +54,10 @@ class Due:
     def at(cls, expires_at: datetime, *, now: datetime) -> Due:
         days = days_left(expires_at, now=now, tz=timezone.get_default_timezone())
         expired = expires_at <= now
+        phrase = expiry_phrase(days=days, expired=expired)
         if not expired:
-            if days <= 0:
-                phrase = "expires today"
-            elif days == 1:
-                phrase = "expires tomorrow"
-            else:
-                phrase = f"expires in {days} days"
             return cls(days, False, phrase, "Days left", max(days, 0))
-        overdue = max(-days, 0)
-        if overdue == 0:
-            phrase = "expired today"
-        elif overdue == 1:
-            phrase = "expired yesterday"
-        else:
-            phrase = f"expired {overdue} days ago"
-        return cls(days, True, phrase, "Days overdue", overdue)
+        return cls(days, True, phrase, "Days overdue", max(-days, 0))
 
 
 def local_datetime(value: datetime) -> str:

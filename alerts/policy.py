@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from django.core.exceptions import ValidationError
 
-from keyvault.vault.expiry import days_left
+from keyvault.vault.expiry import days_left, local_midnight
 from keyvault.vault.validation import thresholds_parse
 
 DEFAULT_THRESHOLDS: tuple[int, ...] = (30, 14, 7, 3, 1, 0)
@@ -102,15 +102,7 @@ def threshold_crossed_at(*, expires_at: datetime, threshold: int, tz: tzinfo) ->
     """When ``threshold`` is crossed: local midnight starting the day ``threshold`` days before
     the local expiry date (for overdue thresholds, after it). Aware, in ``tz``."""
     day: date = expires_at.astimezone(tz).date() - timedelta(days=threshold)
-    return _local_midnight(day, tz)
-
-
-def _local_midnight(day: date, tz: tzinfo) -> datetime:
-    # zoneinfo resolves a midnight that falls in a DST gap (a few zones switch at 00:00) by
-    # applying the offset from before the transition (fold=0); normalising through UTC yields
-    # the first real instant of that day.
-    aware = datetime.combine(day, time.min).replace(tzinfo=tz)
-    return aware.astimezone(UTC).astimezone(tz)
+    return local_midnight(day, tz)
 
 
 def window_days(thresholds: Iterable[int]) -> int:

@@ -1,15 +1,21 @@
-"""Reminder reads for the dashboard and /healthz."""
+"""Reminder reads: the scheduler's health (dashboard, /healthz) and the channel pages."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
-from keyvault.models import CredentialState
+from alerts.models import Channel, Reminder, ReminderStatus, ScanHeartbeat
+from keyvault.models import CredentialState, Integration
+from keyvault.vault.expiry import threshold_phrase
+
+RECENT_FAILURES = 20
 
 #: When this process started: "the scan never ran" only counts as stale once the scheduler had
 #: the same grace as a late scan (KEYVAULT_SCAN_STALE_PERIODS periods) to run a first one.
@@ -74,4 +80,47 @@ def reminders_failed_count() -> int:
     """
     return Reminder.objects.filter(
         status=ReminderStatus.FAILED, credential__state=CredentialState.CURRENT
+    ).count()
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+
+def channel_get(*, channel_id: uuid.UUID) -> Channel:
+    """The channel with this id; 404 when unknown."""
+    return get_object_or_404(Channel, pk=channel_id)
+
+
+def channel_integrations(*, channel: Channel) -> QuerySet[Integration]:
+    """The integrations a channel is linked to, by name."""
+    return channel.integrations.order_by("name")
+
+
+def channel_list() -> QuerySet[Channel]:
+    """Every channel with ``integration_count``, ``failed_count`` and ``last_sent_at``."""
+    return Channel.objects.annotate(
+        integration_count=Count("integrations", distinct=True),
+        failed_count=Count(
+            "reminders", filter=Q(reminders__status=ReminderStatus.FAILED), distinct=True
+        ),
+        last_sent_at=Max("reminders__sent_at"),
+    ).order_by("-is_default", "name")
+
+
+def channel_failed_reminders(*, channel: Channel, limit: int = RECENT_FAILURES) -> list[Reminder]:
+    """The channel's most recent failed reminders, with their credential and integration."""
+    reminders = list(
+        Reminder.objects.filter(channel=channel, status=ReminderStatus.FAILED)
+        .select_related("credential__integration")
+        .order_by(F("claimed_at").desc(nulls_last=True), "-created_at")[:limit]
+    )
+    for reminder in reminders:
+        reminder.threshold_label = threshold_phrase(reminder.threshold)  # type: ignore[attr-defined]
+    return reminders
+
+
+def channel_open_reminders(*, channel: Channel) -> int:
+    """How many of the channel's reminders are still owed (pending or being sent)."""
+    return channel.reminders.filter(
+        status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]
     ).count()

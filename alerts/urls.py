@@ -14,8 +14,8 @@ app_name = "alerts"
 urlpatterns = [
     path("", views.channel_list, name="channel_list"),
     path("new/<str:kind>/", views.channel_create, name="channel_create"),
-    path("<uuid:pk>/", views.channel_detail, name="channel_detail"),
-    path("<uuid:pk>/edit/", views.channel_edit, name="channel_edit"),
-    path("<uuid:pk>/delete/", views.channel_delete, name="channel_delete"),
-    path("<uuid:pk>/test/", views.channel_test, name="channel_test"),
+    path("<uuid:channel_id>/", views.channel_detail, name="channel_detail"),
+    path("<uuid:channel_id>/edit/", views.channel_edit, name="channel_edit"),
+    path("<uuid:channel_id>/delete/", views.channel_delete, name="channel_delete"),
+    path("<uuid:channel_id>/test/", views.channel_test, name="channel_test"),
 ]

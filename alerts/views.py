@@ -11,15 +11,15 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from alerts import channels
+from alerts import channels, selectors
 from alerts.forms import FORMS
-from alerts.models import Channel, ChannelKind
-from keyvault.vault.forms import apply_service_errors
+from alerts.models import ChannelKind
+from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
 from keyvault.web.secrecy import handles_secrets
@@ -32,22 +32,22 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "alerts/channel_list.html",
-        {"channels": channels.channel_list(), "kinds": ChannelKind},
+        {"channels": selectors.channel_list(), "kinds": ChannelKind},
     )
 
 
 @viewer_required
 @require_safe
-def channel_detail(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def channel_detail(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     """One channel's settings, its integrations and its recent failed reminders."""
-    channel = get_object_or_404(Channel, pk=pk)
+    channel = selectors.channel_get(channel_id=channel_id)
     return render(
         request,
         "alerts/channel_detail.html",
         {
             "channel": channel,
-            "integrations": channel.integrations.order_by("name"),
-            "failures": channels.channel_failed_reminders(channel=channel),
+            "integrations": selectors.channel_integrations(channel=channel),
+            "failures": selectors.channel_failed_reminders(channel=channel),
             "kinds": ChannelKind,
         },
     )
@@ -76,7 +76,7 @@ def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             messages.success(request, f"Channel “{channel.name}” was added.")
-            return redirect("alerts:channel_detail", pk=channel.pk)
+            return redirect("alerts:channel_detail", channel_id=channel.pk)
     return render(
         request, "alerts/channel_form.html", {"form": form, "kind": kind, "channel": None}
     )
@@ -86,9 +86,9 @@ def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
 @admin_required
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
-def channel_edit(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def channel_edit(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     """Change a channel; an empty webhook field keeps the current webhook."""
-    channel = get_object_or_404(Channel, pk=pk)
+    channel = selectors.channel_get(channel_id=channel_id)
     form = FORMS[channel.kind](request.POST if request.method == "POST" else None, channel=channel)
     if form.is_bound and form.is_valid():
         try:
@@ -103,7 +103,7 @@ def channel_edit(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             messages.success(request, f"Channel “{channel.name}” was saved.")
-            return redirect("alerts:channel_detail", pk=channel.pk)
+            return redirect("alerts:channel_detail", channel_id=channel.pk)
     return render(
         request,
         "alerts/channel_form.html",
@@ -113,9 +113,9 @@ def channel_edit(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def channel_delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def channel_delete(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     """Confirm, then delete a channel (its outbox rows go with it)."""
-    channel = get_object_or_404(Channel, pk=pk)
+    channel = selectors.channel_get(channel_id=channel_id)
     if request.method == "POST":
         name = channel.name
         channels.channel_delete(
@@ -128,16 +128,16 @@ def channel_delete(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         "alerts/channel_confirm_delete.html",
         {
             "channel": channel,
-            "open_reminders": channels.channel_open_reminders(channel=channel),
+            "open_reminders": selectors.channel_open_reminders(channel=channel),
         },
     )
 
 
 @admin_required
 @require_POST
-def channel_test(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def channel_test(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     """Send a test notification now and report success or the exact error."""
-    channel = get_object_or_404(Channel, pk=pk)
+    channel = selectors.channel_get(channel_id=channel_id)
     result = channels.channel_send_test(
         channel=channel, actor=request.user, now=timezone.now(), ip=client_ip(request)
     )
@@ -145,4 +145,4 @@ def channel_test(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         messages.success(request, f"Test notification sent to “{channel.name}”.")
     else:
         messages.error(request, f"The test notification failed: {result.message}")
-    return redirect("alerts:channel_detail", pk=channel.pk)
+    return redirect("alerts:channel_detail", channel_id=channel.pk)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from keyvault.crypto import cipher
+from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.providers import IdentityProvider, ProviderKind
 from keyvault.vault.validation import validate_thresholds
 
@@ -175,6 +176,11 @@ class Rotation(models.Model):
     @property
     def on_time(self) -> bool:
         return self.lead_time_days >= 0
+
+    @property
+    def lead_time_phrase(self) -> str:
+        """“7 days early”, “on the day it expires”, “3 days late”."""
+        return lead_time_phrase(self.lead_time_days)
 
 
 class AuditAction(models.TextChoices):

@@ -1,12 +1,9 @@
-"""Shared fixtures: users in each role, signed-in clients, a small credential factory, and the
-local Slack and SMTP stubs that stand in for the outside world."""
+"""Shared fixtures: users in each role, signed-in clients, the credential factory bound to the
+admin, and the local Slack and SMTP stubs that stand in for the outside world."""
 
 from __future__ import annotations
 
-import itertools
-import secrets
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,13 +11,8 @@ from django.test import Client
 
 from keyvault.accounts.services import user_create
 from keyvault.models import Credential, Integration, Role
-from keyvault.vault.providers import ProviderKind
-from keyvault.vault.services import integration_create, secret_input_clean
+from tests.factories import PASSWORD, MakeCredential, credential_make
 from tests.stubs import SlackStub, SmtpStub
-
-PASSWORD = "correct horse battery staple"
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-ATLASSIAN_URL = "https://api.atlassian.com/scim/directory/0f6a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
 
 
 @pytest.fixture
@@ -47,53 +39,18 @@ def auditor_client(auditor_user: Any) -> Client:
     return client
 
 
-def new_token() -> str:
-    """A realistic Atlassian-like token: long, random, URL-safe."""
-    return "ATATT3x" + secrets.token_urlsafe(48)
-
-
-_names = itertools.count(1)
-
-
 @pytest.fixture
-def make_credential(db: Any, admin_user: Any) -> Callable[..., tuple[Credential, str]]:
-    """Create an integration with a current credential through the service layer.
+def make_credential(db: Any, admin_user: Any) -> MakeCredential:
+    """``credential_make`` with the admin as the actor (see ``tests.factories``)."""
 
-    Returns ``(credential, token)`` so tests can look for the plaintext where it must not be.
-    """
-
-    def make(
-        *,
-        name: str | None = None,
-        provider: str = ProviderKind.ATLASSIAN,
-        scim_url: str = ATLASSIAN_URL,
-        token: str | None = None,
-        issued_at: datetime = NOW,
-        expires_at: datetime | None = None,
-        now: datetime = NOW,
-        **fields: Any,
-    ) -> tuple[Credential, str]:
-        token = token or new_token()
-        secret = secret_input_clean(
-            provider=provider,
-            scim_url=scim_url,
-            token=token,
-            issued_at=issued_at,
-            expires_at=expires_at,
-        )
-        _, credential = integration_create(
-            fields={"name": name or f"Integration {next(_names)}", "provider": provider, **fields},
-            secret=secret,
-            actor=admin_user,
-            now=now,
-        )
-        return credential, token
+    def make(**kwargs: Any) -> tuple[Credential, str]:
+        return credential_make(actor=admin_user, **kwargs)
 
     return make
 
 
 @pytest.fixture
-def integration(make_credential: Callable[..., tuple[Credential, str]]) -> Integration:
+def integration(make_credential: MakeCredential) -> Integration:
     credential, _ = make_credential(name="Atlassian Cloud — acme (Okta SCIM)")
     return credential.integration
 

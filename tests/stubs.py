@@ -2,8 +2,8 @@
 
 ``SlackStub`` is a Slack-like incoming-webhook HTTP server; ``SmtpStub`` is an SMTP server
 (aiosmtpd). Both bind a free port on 127.0.0.1, run in a background thread, record what they
-receive, and can be told how to answer. Use them as context managers or through the fixtures at
-the bottom of this module::
+receive, and can be told how to answer. Use them as context managers or through the ``slack`` and
+``smtp`` fixtures of the root conftest::
 
     with SlackStub() as slack:
         slack.script((429, {"Retry-After": "2"}), (200, {}))
@@ -34,14 +34,12 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -425,29 +423,10 @@ class SmtpStub:
             self._arrived.notify_all()
 
 
-# --------------------------------------------------------------------------------------------
-# Fixtures: import them into a test module (``from tests.stubs import slack_stub``) or list
-# ``tests.stubs`` in the root conftest's ``pytest_plugins``.
-
-
-@pytest.fixture
-def slack_stub() -> Iterator[SlackStub]:
-    with SlackStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def smtp_stub() -> Iterator[SmtpStub]:
-    with SmtpStub() as stub:
-        yield stub
-
-
 __all__ = [
     "ReceivedMail",
     "RecordedRequest",
     "Reply",
     "SlackStub",
     "SmtpStub",
-    "slack_stub",
-    "smtp_stub",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from keyvault.models import Credential, CredentialState, Integration, Rotation
+from keyvault.vault.expiry import local_midnight
 
 #: The current month and the twelve after it: a key issued today (expiring in a year, the
 #: usual lifetime) lands on the timeline.
@@ -196,7 +197,7 @@ def expiry_timeline(*, now: datetime, months: int = TIMELINE_MONTHS) -> list[Tim
     tz = timezone.get_current_timezone()
     first = timezone.localtime(now).date().replace(day=1)
     starts = [_add_months(first, i) for i in range(months + 1)]
-    bounds = [timezone.make_aware(datetime.combine(d, time.min), tz) for d in starts]
+    bounds = [local_midnight(d, tz) for d in starts]
     window = Credential.objects.filter(
         state=CredentialState.CURRENT, expires_at__gte=bounds[0], expires_at__lt=bounds[-1]
     )

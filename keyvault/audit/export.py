@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,23 +31,6 @@ class ExportFormat(models.TextChoices):
     JSONL = "jsonl", "JSON lines"
 
 
-CSV_HEADER = (
-    "seq",
-    "created_at",
-    "action",
-    "action_label",
-    "actor",
-    "actor_id",
-    "integration",
-    "integration_id",
-    "target_type",
-    "target_id",
-    "ip",
-    "details",
-    "prev_hash",
-    "hash",
-)
-
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")  # noqa: RUF001
 _ACTION_LABELS = dict(AuditAction.choices)
 
@@ -63,25 +46,49 @@ def csv_safe(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _action_label(action: str) -> str:
+    return str(_ACTION_LABELS.get(action, action))
+
+
+#: The columns of an export, in order: (name, the event field it is read from, how the value
+#: is written: timestamps in UTC, ISO 8601). Every field the row hash covers is among them, so
+#: an unfiltered export can be re-verified offline.
+COLUMNS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("seq", "seq", _as_is),
+    ("created_at", "created_at", _utc),
+    ("action", "action", _as_is),
+    ("action_label", "action", _action_label),
+    ("actor", "actor_label", _as_is),
+    ("actor_id", "actor_id", _as_is),
+    ("integration", "integration__name", _as_is),
+    ("integration_id", "integration_id", _text_or_none),
+    ("target_type", "target_type", _as_is),
+    ("target_id", "target_id", _as_is),
+    ("ip", "ip", _text_or_none),
+    ("details", "details", _as_is),
+    ("prev_hash", "prev_hash", _as_is),
+    ("hash", "hash", _as_is),
+)
+CSV_HEADER = tuple(name for name, _, _ in COLUMNS)
+#: The event fields the export reads, each once.
+SOURCE_FIELDS = tuple(dict.fromkeys(source for _, source, _ in COLUMNS))
+
+
 def _record(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One event as plain JSON-ready values (timestamps in UTC, ISO 8601)."""
-    created_at: datetime = row["created_at"]
-    return {
-        "seq": row["seq"],
-        "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "action": row["action"],
-        "action_label": str(_ACTION_LABELS.get(row["action"], row["action"])),
-        "actor": row["actor_label"],
-        "actor_id": row["actor_id"],
-        "integration": row["integration__name"],
-        "integration_id": str(row["integration_id"]) if row["integration_id"] else None,
-        "target_type": row["target_type"],
-        "target_id": row["target_id"],
-        "ip": str(row["ip"]) if row["ip"] is not None else None,
-        "details": row["details"],
-        "prev_hash": row["prev_hash"],
-        "hash": row["hash"],
-    }
+    """One event as plain JSON-ready values."""
+    return {name: write(row[source]) for name, source, write in COLUMNS}
 
 
 class _Line:
@@ -142,7 +149,7 @@ def audit_export_response(
 ) -> StreamingHttpResponse:
     """Audit the export, then stream it as a download."""
     upto_seq = audit_export_start(filters=filters, fmt=fmt, actor=actor, now=now, ip=ip)
-    rows = audit_rows_for_export(filters=filters, upto_seq=upto_seq)
+    rows = audit_rows_for_export(filters=filters, upto_seq=upto_seq, fields=SOURCE_FIELDS)
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     if fmt == ExportFormat.CSV:
         response = StreamingHttpResponse(

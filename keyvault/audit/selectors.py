@@ -1,4 +1,4 @@
-"""Reads for the audit log, exports and an integration's history.
+"""Reads for the audit log and its exports.
 
 The audit log pages by KEYSET on ``seq`` (``before``/``after`` cursors, never OFFSET): every page,
 the last one included, is an index range scan of ``limit + 1`` rows, so it costs the same at a
@@ -9,38 +9,18 @@ million rows as at a hundred. Filters on integration, actor and action use the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
-from keyvault.models import AuditEvent, Credential, Integration, Rotation
-from keyvault.vault.selectors import CREDENTIAL_COLUMNS
+from keyvault.models import AuditEvent
+from keyvault.vault.expiry import local_midnight
 
 PAGE_SIZE = 50
 SEARCH_MAX_LENGTH = 200
-
-# Columns an export writes, in order; every field the row hash covers is among them, so an
-# unfiltered export can be re-verified offline.
-EXPORT_FIELDS = (
-    "seq",
-    "created_at",
-    "action",
-    "actor_label",
-    "actor_id",
-    "integration_id",
-    "integration__name",
-    "target_type",
-    "target_id",
-    "ip",
-    "details",
-    "prev_hash",
-    "hash",
-)
 
 
 @dataclass(frozen=True)
@@ -63,10 +43,6 @@ class AuditFilter:
         return not self.as_details()
 
 
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def audit_events_filtered(*, filters: AuditFilter) -> QuerySet[AuditEvent]:
     """Events matching ``filters`` (unordered). Free text looks in the actor's label, the
     target id and the details text: all metadata, never a secret."""
@@ -78,9 +54,9 @@ def audit_events_filtered(*, filters: AuditFilter) -> QuerySet[AuditEvent]:
     if filters.action:
         qs = qs.filter(action=filters.action)
     if filters.date_from is not None:
-        qs = qs.filter(created_at__gte=_local_midnight(filters.date_from))
+        qs = qs.filter(created_at__gte=local_midnight(filters.date_from))
     if filters.date_to is not None:
-        qs = qs.filter(created_at__lt=_local_midnight(filters.date_to + timedelta(days=1)))
+        qs = qs.filter(created_at__lt=local_midnight(filters.date_to + timedelta(days=1)))
     q = filters.q.strip()[:SEARCH_MAX_LENGTH]
     if q:
         qs = qs.filter(
@@ -146,65 +122,14 @@ def audit_page(
 
 
 def audit_rows_for_export(
-    *, filters: AuditFilter, upto_seq: int, chunk_size: int = 2000
+    *, filters: AuditFilter, upto_seq: int, fields: Sequence[str], chunk_size: int = 2000
 ) -> Iterator[Mapping[str, Any]]:
-    """Matching events with ``seq <= upto_seq`` in chain order, as dicts of ``EXPORT_FIELDS``,
+    """Matching events with ``seq <= upto_seq`` in chain order, as dicts of ``fields``,
     streamed from the database in chunks (memory stays flat for any size)."""
     qs = (
         audit_events_filtered(filters=filters)
         .filter(seq__lte=upto_seq)
         .order_by("seq")
-        .values(*EXPORT_FIELDS)
+        .values(*fields)
     )
     return qs.iterator(chunk_size=chunk_size)
-
-
-# --- an integration's history -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IntegrationHistory:
-    integration: Integration
-    versions: list[Credential]  # newest first, ciphertext columns not loaded
-    rotations: list[Rotation]  # newest first
-
-
-_HISTORY_CREDENTIAL_COLUMNS = (
-    *CREDENTIAL_COLUMNS,
-    "created_by",
-    "created_by__username",
-    "revoke_reason",
-)
-
-
-def integration_history(*, integration_id: uuid.UUID) -> IntegrationHistory:
-    """Every credential version and every rotation of an integration; 404 when unknown."""
-    integration = get_object_or_404(Integration, pk=integration_id)
-    versions = list(
-        Credential.objects.filter(integration=integration)
-        .select_related("created_by")
-        .only(*_HISTORY_CREDENTIAL_COLUMNS)
-        .order_by("-issued_at", "-created_at")
-    )
-    rotations = list(
-        Rotation.objects.filter(integration=integration)
-        .select_related("rotated_by", "old_credential", "new_credential")
-        .only(
-            "id",
-            "integration_id",
-            "rotated_at",
-            "reason",
-            "idp_updated",
-            "lead_time_days",
-            "rotated_by",
-            "rotated_by__username",
-            "old_credential",
-            "new_credential",
-            "old_credential__hint",
-            "old_credential__expires_at",
-            "new_credential__hint",
-            "new_credential__expires_at",
-        )
-        .order_by("-rotated_at")
-    )
-    return IntegrationHistory(integration=integration, versions=versions, rotations=rotations)

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from keyvault.audit.compliance import compliance_summary
 from keyvault.audit.export import ExportFormat, audit_export_response
+from keyvault.audit.forms import AuditFilterForm
 from keyvault.audit.selectors import audit_page
-from keyvault.rotation.forms import AuditFilterForm
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import viewer_required
 

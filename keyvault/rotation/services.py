@@ -31,14 +31,8 @@ from keyvault.models import (
     Rotation,
 )
 from keyvault.rotation.signals import credential_retired
+from keyvault.vault import credentials
 from keyvault.vault.expiry import days_left
-from keyvault.vault.services import (
-    SecretInput,
-    _credential_audit_details,
-    _credential_build,
-    _save_new_credential,
-    secret_input_clean,
-)
 
 REASON_MAX_LENGTH = 500
 
@@ -50,7 +44,7 @@ def rotation_secret_clean(
     token: str | None,
     expires_at: datetime | None,
     now: datetime,
-) -> SecretInput:
+) -> credentials.SecretInput:
     """Validate a replacement for ``credential`` with the same rules as a first paste.
 
     An empty ``scim_url`` means "keep the current URL": it is decrypted here, on the server, so
@@ -65,7 +59,7 @@ def rotation_secret_clean(
             raise ValidationError(
                 {"scim_url": ["The current URL cannot be decrypted; paste the URL again."]}
             ) from None
-    return secret_input_clean(
+    return credentials.secret_input_clean(
         provider=credential.integration.provider,
         scim_url=url,
         token=token,
@@ -94,6 +88,25 @@ def _reason_clean(reason: str | None, *, required: bool, fingerprints: set[str])
     return text
 
 
+def credential_ensure_current(*, credential: Credential, verb: str) -> None:
+    """Raise ``ValidationError`` (form-wide, code ``not_current``) unless ``credential`` is
+    current; ``verb`` says what could not be done ("rotated", "revoked")."""
+    if credential.state != CredentialState.CURRENT:
+        raise ValidationError(
+            {
+                "__all__": [
+                    ValidationError(
+                        "This credential can no longer be %(verb)s: it is %(state)s (someone"
+                        " else changed it a moment ago). Reload the integration and check its"
+                        " history.",
+                        code="not_current",
+                        params={"verb": verb, "state": credential.get_state_display().lower()},
+                    )
+                ]
+            }
+        )
+
+
 def _lock_current(*, credential: Credential, verb: str) -> Credential:
     """Lock the integration, then the credential; fail clearly if it is no longer current.
 
@@ -104,27 +117,14 @@ def _lock_current(*, credential: Credential, verb: str) -> Credential:
     locked = (
         Credential.objects.select_for_update().select_related("integration").get(pk=credential.pk)
     )
-    if locked.state != CredentialState.CURRENT:
-        raise ValidationError(
-            {
-                "__all__": [
-                    ValidationError(
-                        "This credential can no longer be %(verb)s: it is %(state)s (someone"
-                        " else changed it a moment ago). Reload the integration and check its"
-                        " history.",
-                        code="not_current",
-                        params={"verb": verb, "state": locked.get_state_display().lower()},
-                    )
-                ]
-            }
-        )
+    credential_ensure_current(credential=locked, verb=verb)
     return locked
 
 
 def credential_rotate(
     *,
     credential: Credential,
-    secret: SecretInput,
+    secret: credentials.SecretInput,
     actor: Any,
     now: datetime,
     reason: str = "",
@@ -150,8 +150,8 @@ def credential_rotate(
         # The old version leaves ``current`` before the new one arrives: the partial unique
         # constraint allows one current version per integration at every moment.
         old.save(update_fields=["state", "superseded_at"])
-        new = _credential_build(integration=integration, secret=secret, actor=actor)
-        _save_new_credential(new)
+        new = credentials.credential_build(integration=integration, secret=secret, actor=actor)
+        credentials.credential_insert(new)
         rotation = Rotation.objects.create(
             integration=integration,
             old_credential=old,
@@ -178,7 +178,7 @@ def credential_rotate(
                 "on_time": rotation.on_time,
                 "reason": reason,
                 "idp_updated": idp_updated,
-                **{f"new_{k}": v for k, v in _credential_audit_details(new).items()},
+                **{f"new_{k}": v for k, v in credentials.credential_audit_details(new).items()},
             },
         )
         credential_retired.send(sender=Credential, credential=old, now=now)

@@ -11,15 +11,23 @@ from django.urls import path
 from keyvault.rotation import views
 
 urlpatterns = [
-    path("integrations/<uuid:pk>/rotate/", views.credential_rotate, name="credential_rotate"),
-    path("integrations/<uuid:pk>/revoke/", views.credential_revoke, name="credential_revoke"),
     path(
-        "integrations/<uuid:pk>/credentials/new/",
+        "integrations/<uuid:integration_id>/rotate/",
+        views.credential_rotate,
+        name="credential_rotate",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/revoke/",
+        views.credential_revoke,
+        name="credential_revoke",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/credentials/new/",
         views.credential_add,
         name="credential_add",
     ),
     path(
-        "integrations/<uuid:pk>/history/",
+        "integrations/<uuid:integration_id>/history/",
         views.integration_history,
         name="integration_history",
     ),

@@ -12,59 +12,39 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
-from keyvault.audit.selectors import integration_history as history_selector
-from keyvault.models import Credential, CredentialState, Integration
-from keyvault.rotation.forms import CredentialAddForm, RevokeForm, RotateForm
-from keyvault.rotation.services import credential_revoke as revoke_service
-from keyvault.rotation.services import credential_rotate as rotate_service
-from keyvault.vault import services
-from keyvault.vault.forms import apply_service_errors
+from keyvault.rotation import forms, selectors, services
+from keyvault.vault import credentials
+from keyvault.vault.expiry import lead_time_phrase
+from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
 from keyvault.web.secrecy import handles_secrets
-
-
-def _current(integration: Integration) -> Credential | None:
-    return (
-        Credential.objects.filter(integration=integration, state=CredentialState.CURRENT)
-        .select_related("integration")
-        .first()
-    )
-
-
-def _lead_phrase(days: int) -> str:
-    if days > 0:
-        return f"{days} day{'s' if days != 1 else ''} early"
-    if days == 0:
-        return "on the day it expires"
-    return f"{-days} day{'s' if days != -1 else ''} late"
 
 
 @handles_secrets("scim_url", "token")
 @admin_required
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
-def credential_rotate(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def credential_rotate(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     """Paste the replacement for the current credential (the target of reminder links)."""
-    integration = get_object_or_404(Integration, pk=pk)
-    current = _current(integration)
+    integration, current = selectors.integration_with_current(integration_id=integration_id)
     if current is None:
         messages.info(request, "This integration has no current credential: add one instead.")
-        return redirect("keyvault:credential_add", pk=integration.pk)
+        return redirect("keyvault:credential_add", integration_id=integration.pk)
     now = timezone.now()
-    form = RotateForm(
+    form = forms.RotateForm(
         request.POST if request.method == "POST" else None, credential=current, now=now
     )
     if form.is_bound and form.is_valid():
-        assert form.secret is not None and form.replaced is not None
+        assert form.secret is not None and form.target is not None
         try:
-            rotation = rotate_service(
-                credential=form.replaced,
+            rotation = services.credential_rotate(
+                credential=form.target,
                 secret=form.secret,
                 actor=request.user,
                 now=now,
@@ -77,7 +57,7 @@ def credential_rotate(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Rotated {_lead_phrase(rotation.lead_time_days)}. The old version stays "
+                f"Rotated {lead_time_phrase(rotation.lead_time_days)}. The old version stays "
                 "revealable for the grace period, then its secret is destroyed.",
             )
             return redirect("keyvault:integration_detail", integration_id=integration.pk)
@@ -90,25 +70,18 @@ def credential_rotate(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @admin_required
 @require_http_methods(["GET", "POST"])
-def credential_revoke(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def credential_revoke(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     """Revoke the current credential with a reason."""
-    integration = get_object_or_404(Integration, pk=pk)
-    current = _current(integration)
+    integration, current = selectors.integration_with_current(integration_id=integration_id)
     if current is None:
         messages.info(request, "This integration has no current credential to revoke.")
         return redirect("keyvault:integration_detail", integration_id=integration.pk)
-    form = RevokeForm(
-        request.POST if request.method == "POST" else None, initial={"credential": current.pk}
-    )
+    form = forms.RevokeForm(request.POST if request.method == "POST" else None, credential=current)
     if form.is_bound and form.is_valid():
-        target = Credential.objects.filter(
-            pk=form.cleaned_data["credential"], integration=integration
-        ).first()
+        assert form.target is not None
         try:
-            if target is None:
-                raise ValidationError("This form is out of date; open the revoke page again.")
-            revoke_service(
-                credential=target,
+            services.credential_revoke(
+                credential=form.target,
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
                 now=timezone.now(),
@@ -118,7 +91,8 @@ def credential_revoke(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             messages.success(
-                request, f"The credential ····{target.hint} was revoked. Reminders for it stop."
+                request,
+                f"The credential ····{form.target.hint} was revoked. Reminders for it stop.",
             )
             return redirect("keyvault:integration_detail", integration_id=integration.pk)
     return render(
@@ -132,20 +106,20 @@ def credential_revoke(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 @admin_required
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
-def credential_add(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def credential_add(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     """Paste a new current credential for an integration that has none (e.g. after a revoke)."""
-    integration = get_object_or_404(Integration, pk=pk)
-    if _current(integration) is not None:
+    integration, current = selectors.integration_with_current(integration_id=integration_id)
+    if current is not None:
         messages.info(request, "This integration already has a current credential: rotate it.")
-        return redirect("keyvault:credential_rotate", pk=integration.pk)
+        return redirect("keyvault:credential_rotate", integration_id=integration.pk)
     now = timezone.now()
-    form = CredentialAddForm(
+    form = forms.CredentialAddForm(
         request.POST if request.method == "POST" else None, integration=integration, now=now
     )
     if form.is_bound and form.is_valid():
         assert form.secret is not None
         try:
-            services.credential_create(
+            credentials.credential_create(
                 integration=integration,
                 secret=form.secret,
                 actor=request.user,
@@ -164,7 +138,7 @@ def credential_add(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
 
 @viewer_required
 @require_safe
-def integration_history(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
+def integration_history(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     """Every version and every rotation of one integration (no secrets)."""
-    history = history_selector(integration_id=pk)
+    history = selectors.integration_history(integration_id=integration_id)
     return render(request, "keyvault/history.html", {"history": history})

@@ -1,4 +1,4 @@
-"""Template helpers for the audit log and compliance pages."""
+"""Template helpers for the audit log page."""
 
 from __future__ import annotations
 
@@ -25,9 +25,3 @@ def details_text(details: Any) -> str:
             value = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         parts.append(f"{key}: {value}")
     return " · ".join(parts)
-
-
-@register.filter
-def abs_days(value: int) -> int:
-    """The size of a lead time, whatever its sign ("3 days late" for -3)."""
-    return abs(int(value))

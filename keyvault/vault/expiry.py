@@ -1,12 +1,15 @@
-"""Pure status and days-left functions of (credential, now). No database access, no clock."""
+"""Expiry in calendar days of local time: status, days left, local midnight, and the phrases
+pages and messages use for them. Pure: no database access, no clock.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Protocol
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 
 class Status(models.TextChoices):
@@ -21,6 +24,17 @@ class Status(models.TextChoices):
 class _HasExpiry(Protocol):
     state: str
     expires_at: datetime
+
+
+def local_midnight(day: date, tz: tzinfo | None = None) -> datetime:
+    """The first instant of ``day`` in ``tz`` (default: the current time zone), aware.
+
+    A few zones switch to summer time at 00:00, so that day has no midnight: zoneinfo reads the
+    missing time with the offset from before the switch, and normalising through UTC turns it
+    into the day's first real instant (01:00 local).
+    """
+    tz = tz or timezone.get_current_timezone()
+    return datetime.combine(day, time.min).replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
 def days_left(expires_at: datetime, *, now: datetime, tz: tzinfo | None = None) -> int:
@@ -46,3 +60,43 @@ def credential_status(
     if days_left(credential.expires_at, now=now, tz=tz) <= due_soon_days:
         return Status.DUE_SOON
     return Status.OK
+
+
+def _days(n: int) -> str:
+    return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+
+
+def expiry_phrase(*, days: int, expired: bool) -> str:
+    """An expiry in words: “expires in 365 days”, “expires today”, “expired 3 days ago”.
+
+    ``days`` are calendar days left (``days_left``); ``expired`` whether the moment has passed
+    (a key expiring at 17:00 today has 0 days left either side of it).
+    """
+    if not expired:
+        if days <= 0:
+            return "expires today"
+        if days == 1:
+            return "expires tomorrow"
+        return f"expires in {_days(days)}"
+    if days >= 0:
+        return "expired today"
+    if days == -1:
+        return "expired yesterday"
+    return f"expired {_days(-days)} ago"
+
+
+def threshold_phrase(threshold: int) -> str:
+    """When a reminder is due: “7 days before expiry”, “on the expiry day”, “2 days after
+    expiry” (overdue reminders have negative thresholds)."""
+    if threshold == 0:
+        return "on the expiry day"
+    return f"{_days(abs(threshold))} {'before' if threshold > 0 else 'after'} expiry"
+
+
+def lead_time_phrase(days: int) -> str:
+    """How early a rotation came: “7 days early”, “on the day it expires”, “3 days late”."""
+    if days > 0:
+        return f"{_days(days)} early"
+    if days == 0:
+        return "on the day it expires"
+    return f"{_days(-days)} late"

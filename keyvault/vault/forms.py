@@ -1,4 +1,5 @@
-"""Forms of the vault pages. They parse input; the rules live in ``keyvault.vault.services``.
+"""Forms of the vault pages. They parse input; the rules live in ``keyvault.vault.services``
+and ``keyvault.vault.credentials``.
 
 Dates to datetimes (local time zone, ``settings.TIME_ZONE``):
 
@@ -16,7 +17,7 @@ error asks for them again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
@@ -24,45 +25,40 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from keyvault.models import Integration
-from keyvault.vault import services
+from keyvault.vault import credentials
+from keyvault.vault.expiry import local_midnight
 from keyvault.vault.providers import PROVIDERS, IdentityProvider, ProviderKind
 from keyvault.vault.validation import validate_thresholds
-
-SECRET_FIELDS = ("scim_url", "token")
-
-# Service error keys that name a form field differently.
-_SERVICE_FIELD_NAMES = {"expires_at": "expires_on", "issued_at": "issued_on"}
-
-_NO_AUTOFILL = {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+from keyvault.web.forms import NO_AUTOFILL, DateInput, NoEchoTextInput, apply_service_errors
 
 
-class NoEchoTextInput(forms.TextInput):
-    """A text input that never renders its submitted value back into the page."""
-
-    def format_value(self, value: Any) -> str | None:
-        return None
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
-def local_midnight(day: date) -> datetime:
-    """The start of ``day`` in the current (local) time zone, as an aware datetime."""
-    return timezone.make_aware(datetime.combine(day, time.min))
+def scim_url_field(**kwargs: Any) -> forms.CharField:
+    """The SCIM base URL input: never echoed back into the page, no autofill."""
+    # Not ``required`` here: emptiness is judged by the shared rules in
+    # ``keyvault.vault.validation`` (whose messages are clearer); the browser still gets
+    # ``required`` where the provider needs a URL.
+    return forms.CharField(
+        required=False,
+        strip=False,
+        label="SCIM base URL",
+        widget=NoEchoTextInput(attrs={**NO_AUTOFILL, "inputmode": "url"}),
+        **kwargs,
+    )
 
 
-def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's ``ValidationError`` on the matching fields (unknown keys: whole form)."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for key, errors in exc.error_dict.items():
-        field = _SERVICE_FIELD_NAMES.get(key, key)
-        form.add_error(field if field in form.fields else None, errors)
+def token_field(*, label: str = "Token") -> forms.CharField:
+    """The token input: a password box that never renders a value, required in the browser."""
+    return forms.CharField(
+        required=False,
+        strip=False,
+        label=label,
+        help_text="Paste it exactly as issued; surrounding spaces and line breaks are removed.",
+        widget=forms.PasswordInput(render_value=False, attrs={**NO_AUTOFILL, "required": True}),
+    )
+
+
+def expires_on_field(**kwargs: Any) -> forms.DateField:
+    return forms.DateField(label="Expires on", required=False, widget=DateInput(), **kwargs)
 
 
 class IntegrationForm(forms.Form):
@@ -107,56 +103,29 @@ class IntegrationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.instance = instance
 
-    def clean_name(self) -> str:
-        name: str = self.cleaned_data["name"].strip()
-        others = Integration.objects.filter(name=name)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise ValidationError("An integration with this name already exists.", code="unique")
-        return name
-
     def integration_fields(self) -> dict[str, Any]:
         """The metadata to hand to ``integration_create`` / ``integration_update``."""
         return {name: self.cleaned_data[name] for name in IntegrationForm.base_fields}
 
 
 class IntegrationCreateForm(IntegrationForm):
-    """New integration and its first credential, validated by ``services.secret_input_clean``.
+    """New integration and its first credential, validated by
+    ``credentials.secret_input_clean``.
 
     After ``is_valid()`` the validated paste is in ``secret``.
     """
 
-    # Not ``required`` here: emptiness is judged by the shared rules in
-    # ``keyvault.vault.validation`` (whose messages are clearer); the browser still gets
-    # ``required`` where it always is.
-    scim_url = forms.CharField(
-        required=False,
-        strip=False,
-        label="SCIM base URL",
-        widget=NoEchoTextInput(attrs={**_NO_AUTOFILL, "inputmode": "url"}),
-    )
-    token = forms.CharField(
-        required=False,
-        strip=False,
-        label="Token",
-        help_text="Paste it exactly as issued; surrounding spaces and line breaks are removed.",
-        widget=forms.PasswordInput(render_value=False, attrs={**_NO_AUTOFILL, "required": True}),
-    )
+    scim_url = scim_url_field()
+    token = token_field()
     issued_on = forms.DateField(label="Issued on", widget=DateInput())
-    expires_on = forms.DateField(
-        label="Expires on",
-        required=False,
-        widget=DateInput(),
-        help_text="Leave empty for the provider's usual lifetime.",
-    )
+    expires_on = expires_on_field(help_text="Leave empty for the provider's usual lifetime.")
 
     def __init__(self, *args: Any, now: datetime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.now = now
         self.today = timezone.localdate(now)
         self.fields["issued_on"].initial = self.today
-        self.secret: services.SecretInput | None = None
+        self.secret: credentials.SecretInput | None = None
         self._describe_provider(self.data.get("provider") or ProviderKind.choices[0][0])
 
     def _describe_provider(self, kind: str) -> None:
@@ -190,7 +159,7 @@ class IntegrationCreateForm(IntegrationForm):
             return cleaned  # the fields' own messages say what to fix first
         expires_on = cleaned.get("expires_on")
         try:
-            self.secret = services.secret_input_clean(
+            self.secret = credentials.secret_input_clean(
                 provider=provider,
                 scim_url=cleaned.get("scim_url"),
                 token=cleaned.get("token"),

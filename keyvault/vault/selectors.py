@@ -15,10 +15,9 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.shortcuts import get_object_or_404
-from django.utils.translation import ngettext
 
 from keyvault.models import Credential, CredentialState, Integration
-from keyvault.vault.expiry import Status, credential_status, days_left
+from keyvault.vault.expiry import Status, credential_status, days_left, expiry_phrase
 from keyvault.vault.providers import ProviderKind
 
 DASHBOARD_PAGE_SIZE = 50
@@ -67,18 +66,7 @@ class CredentialFacts:
     @property
     def expiry_phrase(self) -> str:
         """The expiry in words, in calendar days: “expires in 365 days”, “expired 3 days ago”."""
-        n = self.days_left
-        if self.credential.expires_at > self.now:
-            if n <= 0:
-                return "expires today"
-            if n == 1:
-                return "expires tomorrow"
-            return ngettext("expires in %(n)d day", "expires in %(n)d days", n) % {"n": n}
-        if n >= 0:
-            return "expired today"
-        if n == -1:
-            return "expired yesterday"
-        return ngettext("expired %(n)d day ago", "expired %(n)d days ago", -n) % {"n": -n}
+        return expiry_phrase(days=self.days_left, expired=self.credential.expires_at <= self.now)
 
     @property
     def is_current(self) -> bool:
@@ -183,6 +171,11 @@ def integration_detail(*, integration_id: uuid.UUID, now: datetime) -> Integrati
     versions = [credential_facts(credential=c, now=now) for c in credentials]
     current = next((v for v in versions if v.is_current), None)
     return IntegrationDetail(integration=integration, current=current, versions=versions)
+
+
+def integration_get(*, integration_id: uuid.UUID) -> Integration:
+    """The integration with this id; 404 when unknown."""
+    return get_object_or_404(Integration, pk=integration_id)
 
 
 def credential_for_reveal(*, credential_id: uuid.UUID) -> Credential:

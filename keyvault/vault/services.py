@@ -1,4 +1,6 @@
-"""Writes to the vault. Each service validates, writes and audits in one transaction.
+"""Writes to the vault: integrations, and revealing a credential. Each service validates,
+writes and audits in one transaction (credential versions themselves are built in
+``keyvault.vault.credentials``).
 
 Every function is keyword-only, takes ``now`` from its caller and raises ``ValidationError``
 (a dict keyed by form field) for bad input, leaving nothing half-saved.
@@ -16,9 +18,8 @@ from django.db import IntegrityError, transaction
 
 from keyvault.audit.chain import audit_append
 from keyvault.crypto import cipher
-from keyvault.models import AuditAction, Credential, CredentialState, Integration
-from keyvault.vault import validation
-from keyvault.vault.providers import provider_for
+from keyvault.models import AuditAction, Credential, Integration
+from keyvault.vault import credentials
 
 INTEGRATION_FIELDS = (
     "name",
@@ -31,130 +32,26 @@ INTEGRATION_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class SecretInput:
-    """A validated paste: plaintext lives only as long as this object."""
-
-    scim_url: str
-    token: str
-    fingerprint: str
-    issued_at: datetime
-    expires_at: datetime
-
-    def __repr__(self) -> str:  # never let a secret into a traceback or log line
-        return f"SecretInput(fingerprint={self.fingerprint[:12]}…, expires_at={self.expires_at})"
-
-
-def secret_input_clean(
-    *,
-    provider: str,
-    scim_url: str | None,
-    token: str | None,
-    issued_at: datetime,
-    expires_at: datetime | None,
-) -> SecretInput:
-    """Validate a pasted credential; raises ``ValidationError`` keyed by field.
-
-    Checks every rule (URL, token, dates, not already stored) and reports all failures at once.
-    """
-    preset = provider_for(provider)
-    errors: dict[str, list[ValidationError]] = {}
-    cleaned: dict[str, Any] = {}
-    for field, check in (
-        ("scim_url", lambda: validation.clean_scim_url(scim_url, provider=preset)),
-        ("token", lambda: validation.clean_token(token)),
-        (
-            "expires_at",
-            lambda: validation.clean_expiry(
-                issued_at=issued_at, expires_at=expires_at, provider=preset
-            ),
-        ),
-    ):
-        try:
-            cleaned[field] = check()
-        except ValidationError as exc:
-            errors[field] = exc.error_list
-    if "token" in cleaned:
-        fp = cipher.fingerprint(cleaned["token"])
-        holder = Credential.objects.filter(fingerprint=fp).select_related("integration").first()
-        if holder is not None:
-            errors["token"] = [_duplicate_error(holder)]
-        cleaned["fingerprint"] = fp
-    if errors:
-        raise ValidationError(errors)
-    return SecretInput(
-        scim_url=cleaned["scim_url"],
-        token=cleaned["token"],
-        fingerprint=cleaned["fingerprint"],
-        issued_at=issued_at,
-        expires_at=cleaned["expires_at"],
-    )
-
-
-def _duplicate_error(holder: Credential) -> ValidationError:
-    return ValidationError(
-        "This token is already stored (%(state)s version of “%(name)s”).",
-        code="duplicate",
-        params={"state": holder.get_state_display().lower(), "name": holder.integration.name},
-    )
-
-
-def _credential_build(*, integration: Integration, secret: SecretInput, actor: Any) -> Credential:
-    credential = Credential(
-        integration=integration,
-        state=CredentialState.CURRENT,
-        fingerprint=secret.fingerprint,
-        hint=secret.token[-4:],
-        issued_at=secret.issued_at,
-        expires_at=secret.expires_at,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    credential.seal("scim_url_ciphertext", secret.scim_url)
-    credential.seal("token_ciphertext", secret.token)
-    return credential
-
-
-def _save_new_credential(credential: Credential) -> None:
-    """Insert; a concurrent duplicate or second current version becomes a ``ValidationError``."""
-    try:
-        with transaction.atomic():
-            credential.save(force_insert=True)
-    except IntegrityError as exc:
-        holder = (
-            Credential.objects.filter(fingerprint=credential.fingerprint)
-            .select_related("integration")
-            .first()
-        )
-        if holder is not None:
-            raise ValidationError({"token": [_duplicate_error(holder)]}) from None
-        raise ValidationError(
-            {"__all__": ["This integration already has a current credential; rotate it instead."]}
-        ) from exc
-
-
-def _credential_audit_details(credential: Credential) -> dict[str, Any]:
-    return {
-        "fingerprint": credential.fingerprint[:16],
-        "hint": credential.hint,
-        "issued_at": credential.issued_at.isoformat(),
-        "expires_at": credential.expires_at.isoformat(),
-    }
+_NAME_TAKEN = "An integration with this name already exists."
 
 
 def _integration_save(integration: Integration, *, insert: bool) -> None:
-    """Validate and save; a name taken meanwhile by a concurrent writer is a field error."""
-    integration.full_clean()
+    """Validate and save; a name taken (also meanwhile, by a concurrent writer) is a field
+    error on ``name``."""
+    integration.full_clean(validate_unique=False)
+    if Integration.objects.filter(name=integration.name).exclude(pk=integration.pk).exists():
+        raise ValidationError({"name": [ValidationError(_NAME_TAKEN, code="unique")]})
     try:
         with transaction.atomic():
             integration.save(force_insert=insert)
     except IntegrityError:
-        raise ValidationError({"name": ["An integration with this name already exists."]}) from None
+        raise ValidationError({"name": [ValidationError(_NAME_TAKEN, code="unique")]}) from None
 
 
 def integration_create(
     *,
     fields: Mapping[str, Any],
-    secret: SecretInput,
+    secret: credentials.SecretInput,
     actor: Any,
     now: datetime,
     ip: str | None = None,
@@ -175,34 +72,10 @@ def integration_create(
             ip=ip,
             details={"name": integration.name, "provider": integration.provider},
         )
-        credential = credential_create(
+        credential = credentials.credential_create(
             integration=integration, secret=secret, actor=actor, now=now, ip=ip
         )
     return integration, credential
-
-
-def credential_create(
-    *,
-    integration: Integration,
-    secret: SecretInput,
-    actor: Any,
-    now: datetime,
-    ip: str | None = None,
-) -> Credential:
-    """Add a current credential to an integration that has none (e.g. after a revoke)."""
-    with transaction.atomic():
-        credential = _credential_build(integration=integration, secret=secret, actor=actor)
-        _save_new_credential(credential)
-        audit_append(
-            action=AuditAction.CREDENTIAL_CREATED,
-            now=now,
-            actor=actor,
-            integration=integration,
-            target=credential,
-            ip=ip,
-            details=_credential_audit_details(credential),
-        )
-    return credential
 
 
 def integration_update(

@@ -14,21 +14,14 @@ from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
-from keyvault.models import Integration
-from keyvault.vault import selectors, services
-from keyvault.vault.forms import (
-    IntegrationCreateForm,
-    IntegrationForm,
-    RevealForm,
-    apply_service_errors,
-    provider_presets,
-)
+from keyvault.vault import forms, selectors, services
+from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
 from keyvault.web.secrecy import handles_secrets
@@ -52,7 +45,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def integration_create(request: HttpRequest) -> HttpResponse:
     """New integration with its first credential (the paste page)."""
     now = timezone.now()
-    form = IntegrationCreateForm(request.POST if request.method == "POST" else None, now=now)
+    form = forms.IntegrationCreateForm(request.POST if request.method == "POST" else None, now=now)
     if form.is_bound and form.is_valid():
         assert form.secret is not None
         try:
@@ -71,7 +64,7 @@ def integration_create(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "keyvault/integration_create.html",
-        {"form": form, "presets": provider_presets()},
+        {"form": form, "presets": forms.provider_presets()},
     )
 
 
@@ -87,8 +80,10 @@ def integration_detail(request: HttpRequest, integration_id: uuid.UUID) -> HttpR
 @require_http_methods(["GET", "POST"])
 def integration_edit(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     """Change an integration's metadata (audited by ``integration_update``)."""
-    integration = get_object_or_404(Integration, pk=integration_id)
-    form = IntegrationForm(request.POST if request.method == "POST" else None, instance=integration)
+    integration = selectors.integration_get(integration_id=integration_id)
+    form = forms.IntegrationForm(
+        request.POST if request.method == "POST" else None, instance=integration
+    )
     if form.is_bound and form.is_valid():
         if not form.has_changed():
             messages.info(request, "Nothing changed.")
@@ -123,7 +118,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
     is audited (``credential_reveal_denied``), a right one audited by ``credential_reveal``.
     """
     credential = selectors.credential_for_reveal(credential_id=credential_id)
-    form = RevealForm(request.POST if request.method == "POST" else None)
+    form = forms.RevealForm(request.POST if request.method == "POST" else None)
     revealed = None
     problem = ""
     if form.is_bound and form.is_valid():

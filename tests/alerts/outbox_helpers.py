@@ -1,4 +1,4 @@
-"""Small factories shared by the reminder outbox tests (scan, delivery, healthz, integration).
+"""Fixtures shared by the reminder outbox tests (scan, delivery, healthz, integration).
 
 Import the fixtures into a test module (``from tests.alerts.outbox_helpers import ...``).
 """
@@ -11,43 +11,13 @@ from typing import Any
 
 import pytest
 
-from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus
+from alerts.models import Channel, Reminder, ReminderStatus
 from keyvault.models import Credential
-from tests.conftest import NOW
+from tests.factories import NOW, MakeCredential, email_channel_make, slack_channel_make
 from tests.stubs import SlackStub
 
 #: The part of a Slack webhook URL that is the secret; must never leave the database in clear.
 WEBHOOK_SECRET = "wEbHoOkSeCrEt" + "0123456789ab"
-
-
-def slack_channel_create(
-    *, name: str, url: str, is_default: bool = True, integrations: tuple[Any, ...] = ()
-) -> Channel:
-    channel = Channel(kind=ChannelKind.SLACK, name=name, is_default=is_default)
-    channel.seal("webhook_ciphertext", url)
-    channel.webhook_hint = "127.0.0.1/…/" + url[-4:]
-    channel.save()
-    channel.integrations.set(integrations)
-    return channel
-
-
-def email_channel_create(
-    *,
-    name: str,
-    recipients: str = "",
-    to_owner: bool = False,
-    is_default: bool = True,
-    integrations: tuple[Any, ...] = (),
-) -> Channel:
-    channel = Channel.objects.create(
-        kind=ChannelKind.EMAIL,
-        name=name,
-        is_default=is_default,
-        email_recipients=recipients,
-        email_to_owner=to_owner,
-    )
-    channel.integrations.set(integrations)
-    return channel
 
 
 @pytest.fixture
@@ -58,12 +28,12 @@ def no_channels(db: Any) -> None:
 
 @pytest.fixture
 def email_channel(no_channels: None) -> Channel:
-    return email_channel_create(name="IT ops (email)", recipients="it-ops@example.com")
+    return email_channel_make(name="IT ops (email)", recipients="it-ops@example.com")
 
 
 @pytest.fixture
 def slack_channel(no_channels: None, slack: SlackStub) -> Channel:
-    return slack_channel_create(
+    return slack_channel_make(
         name="#it-ops", url=slack.webhook_url(f"/services/T0KV/B0KV/{WEBHOOK_SECRET}")
     )
 
@@ -72,7 +42,7 @@ DueFactory = Callable[..., tuple[Credential, str]]
 
 
 @pytest.fixture
-def due_credential(make_credential: Callable[..., tuple[Credential, str]]) -> DueFactory:
+def due_credential(make_credential: MakeCredential) -> DueFactory:
     """``due_credential(days=7)``: a current credential expiring ``days`` after ``now``
     (default: the suite's NOW), issued a year before it expires. Returns (credential, token)."""
 
@@ -107,13 +77,11 @@ __all__ = [
     "database_url_for_subprocess",
     "due_credential",
     "email_channel",
-    "email_channel_create",
     "free_port",
     "no_channels",
     "pending_ids",
     "rows",
     "slack_channel",
-    "slack_channel_create",
 ]
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus, ScanHeartbeat
 from keyvault.audit.chain import audit_verify
-from keyvault.models import AuditAction, AuditEvent, Credential
-from tests.conftest import NOW
+from keyvault.models import AuditAction, AuditEvent
+from tests.factories import NOW, MakeCredential, reminder_make, slack_channel_make
 from tests.stubs import SlackStub, SmtpStub
 
 SECRET_PART = "xK9sEcReTwEbHoOkPaRt42zz"
@@ -42,13 +42,10 @@ def assert_nowhere_in_database(secret: str) -> None:
             assert secret not in json.dumps(row, default=str), model.__name__
 
 
-def make_slack_channel(*, url: str = SLACK_URL, name: str = "#it-ops", **fields: Any) -> Channel:
-    channel = Channel(kind=ChannelKind.SLACK, name=name, webhook_hint="hooks.slack.com/…/42zz")
-    for key, value in fields.items():
-        setattr(channel, key, value)
-    channel.seal("webhook_ciphertext", url)
-    channel.save()
-    return channel
+#: The channel most tests here start from: a Slack channel, not a default one.
+make_slack_channel = partial(
+    slack_channel_make, url=SLACK_URL, hint="hooks.slack.com/…/42zz", is_default=False
+)
 
 
 # --- create ---------------------------------------------------------------------------------
@@ -63,7 +60,9 @@ def test_admin_creates_slack_channel_stored_encrypted_and_audited(
 
     channel = Channel.objects.get(name="#it-ops")
     assert response.status_code == 302
-    assert response["Location"] == reverse("alerts:channel_detail", kwargs={"pk": channel.pk})
+    assert response["Location"] == reverse(
+        "alerts:channel_detail", kwargs={"channel_id": channel.pk}
+    )
     assert channel.kind == ChannelKind.SLACK
     assert channel.is_default
     assert list(channel.integrations.all()) == [integration]
@@ -84,11 +83,11 @@ def test_webhook_never_appears_in_channel_pages(admin_client: Client) -> None:
     channel = Channel.objects.get(name="#it-ops")
 
     for name in ("channel_list", "channel_detail", "channel_edit", "channel_delete"):
-        kwargs = {} if name == "channel_list" else {"pk": channel.pk}
+        kwargs = {} if name == "channel_list" else {"channel_id": channel.pk}
         page = admin_client.get(reverse(f"alerts:{name}", kwargs=kwargs))
         assert page.status_code == 200, name
         assert SECRET_PART not in page.content.decode(), name
-    detail = admin_client.get(reverse("alerts:channel_detail", kwargs={"pk": channel.pk}))
+    detail = admin_client.get(reverse("alerts:channel_detail", kwargs={"channel_id": channel.pk}))
     assert "hooks.slack.com/…/42zz" in detail.content.decode()
 
 
@@ -209,7 +208,7 @@ def test_edit_with_empty_webhook_keeps_it_and_audits_what_changed(
     channel = make_slack_channel()
 
     response = admin_client.post(
-        reverse("alerts:channel_edit", kwargs={"pk": channel.pk}),
+        reverse("alerts:channel_edit", kwargs={"channel_id": channel.pk}),
         {"name": "#it-ops-alerts", "webhook_url": "", "integrations": [str(integration.pk)]},
     )
 
@@ -229,7 +228,7 @@ def test_edit_replacing_the_webhook_audits_hints_only(admin_client: Client) -> N
     new_secret = "NeWsEcReTpArT000000099yy"
 
     admin_client.post(
-        reverse("alerts:channel_edit", kwargs={"pk": channel.pk}),
+        reverse("alerts:channel_edit", kwargs={"channel_id": channel.pk}),
         {
             "name": "#it-ops",
             "webhook_url": f"https://hooks.slack.com/services/T01/B02/{new_secret}",
@@ -251,7 +250,7 @@ def test_edit_that_changes_nothing_writes_no_audit_event(admin_client: Client) -
     channel = make_slack_channel()
 
     response = admin_client.post(
-        reverse("alerts:channel_edit", kwargs={"pk": channel.pk}),
+        reverse("alerts:channel_edit", kwargs={"channel_id": channel.pk}),
         {"name": "#it-ops", "webhook_url": SLACK_URL},
     )
 
@@ -265,7 +264,7 @@ def test_edit_with_a_bad_email_keeps_the_old_recipients(admin_client: Client) ->
     )
 
     response = admin_client.post(
-        reverse("alerts:channel_edit", kwargs={"pk": channel.pk}),
+        reverse("alerts:channel_edit", kwargs={"channel_id": channel.pk}),
         {"name": "renamed", "email_recipients": "not-an-address"},
     )
 
@@ -279,14 +278,16 @@ def test_edit_with_a_bad_email_keeps_the_old_recipients(admin_client: Client) ->
 
 
 def test_delete_removes_channel_and_its_reminders_and_is_audited(
-    admin_client: Client, make_credential: Callable[..., tuple[Credential, str]]
+    admin_client: Client, make_credential: MakeCredential
 ) -> None:
     channel = make_slack_channel()
     credential, _ = make_credential()
-    Reminder.objects.create(
-        credential=credential, channel=channel, threshold=7, due_at=NOW, created_at=NOW
+    reminder_make(
+        credential=credential,
+        channel=channel,
+        threshold=7,
     )
-    url = reverse("alerts:channel_delete", kwargs={"pk": channel.pk})
+    url = reverse("alerts:channel_delete", kwargs={"channel_id": channel.pk})
     confirm = admin_client.get(url)
     assert "1 reminder still waiting" in confirm.content.decode()
 
@@ -314,7 +315,7 @@ def test_test_notification_to_slack_reports_success_and_is_audited(
     channel = make_slack_channel(url=slack.webhook_url(f"/services/T0/B0/{SECRET_PART}"))
 
     response = admin_client.post(
-        reverse("alerts:channel_test", kwargs={"pk": channel.pk}), follow=True
+        reverse("alerts:channel_test", kwargs={"channel_id": channel.pk}), follow=True
     )
 
     page = response.content.decode()
@@ -333,7 +334,7 @@ def test_test_notification_reports_the_exact_error_without_the_url(
     channel = make_slack_channel(url=slack.webhook_url(f"/services/T0/B0/{SECRET_PART}"))
 
     response = admin_client.post(
-        reverse("alerts:channel_test", kwargs={"pk": channel.pk}), follow=True
+        reverse("alerts:channel_test", kwargs={"channel_id": channel.pk}), follow=True
     )
 
     page = response.content.decode()
@@ -356,7 +357,7 @@ def test_test_notification_by_email_is_delivered(admin_client: Client, smtp: Smt
     )
 
     response = admin_client.post(
-        reverse("alerts:channel_test", kwargs={"pk": channel.pk}), follow=True
+        reverse("alerts:channel_test", kwargs={"channel_id": channel.pk}), follow=True
     )
 
     assert "Test notification sent to “mail”." in response.content.decode()
@@ -371,7 +372,7 @@ def test_test_notification_to_owner_only_channel_explains_why_it_cannot_go(
     channel = Channel.objects.create(kind=ChannelKind.EMAIL, name="owners", email_to_owner=True)
 
     response = admin_client.post(
-        reverse("alerts:channel_test", kwargs={"pk": channel.pk}), follow=True
+        reverse("alerts:channel_test", kwargs={"channel_id": channel.pk}), follow=True
     )
 
     assert "sends to each integration&#x27;s owner" in response.content.decode()
@@ -380,7 +381,7 @@ def test_test_notification_to_owner_only_channel_explains_why_it_cannot_go(
 
 def test_test_notification_needs_post(admin_client: Client) -> None:
     channel = make_slack_channel()
-    url = reverse("alerts:channel_test", kwargs={"pk": channel.pk})
+    url = reverse("alerts:channel_test", kwargs={"channel_id": channel.pk})
     assert admin_client.get(url).status_code == 405
 
 
@@ -388,31 +389,27 @@ def test_test_notification_needs_post(admin_client: Client) -> None:
 
 
 def test_channel_page_lists_recent_failed_reminders_with_their_error(
-    admin_client: Client, make_credential: Callable[..., tuple[Credential, str]]
+    admin_client: Client, make_credential: MakeCredential
 ) -> None:
     channel = make_slack_channel()
     credential, _ = make_credential(name="Okta → Atlassian")
-    Reminder.objects.create(
+    reminder_make(
         credential=credential,
         channel=channel,
         threshold=3,
-        due_at=NOW,
-        created_at=NOW,
         claimed_at=NOW,
         attempts=5,
         status=ReminderStatus.FAILED,
         last_error="Slack answered HTTP 404 (no_service: the webhook was removed)",
     )
-    Reminder.objects.create(
+    reminder_make(
         credential=credential,
         channel=channel,
         threshold=7,
-        due_at=NOW,
-        created_at=NOW,
         status=ReminderStatus.SENT,
     )
 
-    page = admin_client.get(reverse("alerts:channel_detail", kwargs={"pk": channel.pk}))
+    page = admin_client.get(reverse("alerts:channel_detail", kwargs={"channel_id": channel.pk}))
 
     failures = page.context["failures"]
     assert [r.threshold for r in failures] == [3]
@@ -429,7 +426,7 @@ def test_channel_page_lists_recent_failed_reminders_with_their_error(
 
 def test_auditor_may_read_channels_but_change_nothing(auditor_client: Client) -> None:
     channel = make_slack_channel()
-    pk = {"pk": channel.pk}
+    pk = {"channel_id": channel.pk}
 
     assert auditor_client.get(reverse("alerts:channel_list")).status_code == 200
     detail = auditor_client.get(reverse("alerts:channel_detail", kwargs=pk))
@@ -457,16 +454,14 @@ def test_signed_out_visitor_is_sent_to_login(client: Client, db: Any) -> None:
 
 
 def test_dashboard_shows_failed_deliveries_with_a_link_to_the_channels(
-    auditor_client: Client, make_credential: Callable[..., tuple[Credential, str]]
+    auditor_client: Client, make_credential: MakeCredential
 ) -> None:
     channel = make_slack_channel()
     credential, _ = make_credential()
-    Reminder.objects.create(
+    reminder_make(
         credential=credential,
         channel=channel,
         threshold=7,
-        due_at=NOW,
-        created_at=NOW,
         status=ReminderStatus.FAILED,
         last_error="Slack answered HTTP 404 (no_service)",
     )

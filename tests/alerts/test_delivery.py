@@ -6,12 +6,10 @@ backend or a real SMTP server on 127.0.0.1 (aiosmtpd).
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from alerts.delivery import Outcome, reminder_claim, reminder_deliver
 from alerts.models import Reminder, ReminderStatus
@@ -26,7 +24,7 @@ from tests.alerts.outbox_helpers import (
     no_channels,
     slack_channel,
 )
-from tests.conftest import ATLASSIAN_URL, NOW
+from tests.factories import ATLASSIAN_URL, NOW, run_concurrently
 from tests.stubs import SlackStub, SmtpStub
 
 __all__ = ["due_credential", "email_channel", "no_channels", "slack_channel"]
@@ -55,23 +53,11 @@ def test_concurrent_claims_have_exactly_one_winner(
 ) -> None:
     due_credential(days=7)
     reminder_id = scan_one()
-    barrier = threading.Barrier(4)
-    wins: list[bool] = []
+    wins = run_concurrently(
+        lambda _: reminder_claim(reminder_id=reminder_id, now=NOW), count=4, timeout=30
+    )
 
-    def claim() -> None:
-        try:
-            barrier.wait(timeout=10)
-            wins.append(reminder_claim(reminder_id=reminder_id, now=NOW))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=claim) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert sorted(wins) == [False, False, False, True]
+    assert sorted(wins) == [False, False, False, True]  # type: ignore[type-var]
     assert Reminder.objects.get(pk=reminder_id).attempts == 1
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,11 +12,8 @@ import pytest
 from alerts import messages
 from alerts.models import Channel, ChannelKind, Reminder
 from alerts.transports import Notification
-from keyvault.models import Credential
 from keyvault.vault.providers import IdentityProvider
-from tests.conftest import ATLASSIAN_URL, NOW
-
-MakeCredential = Callable[..., tuple[Credential, str]]
+from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, reminder_make
 
 
 def make_reminder(
@@ -27,8 +23,10 @@ def make_reminder(
     channel, _ = Channel.objects.get_or_create(
         name="ops", defaults={"kind": ChannelKind.EMAIL, "email_recipients": "ops@example.com"}
     )
-    reminder = Reminder.objects.create(
-        credential=credential, channel=channel, threshold=threshold, due_at=NOW, created_at=NOW
+    reminder = reminder_make(
+        credential=credential,
+        channel=channel,
+        threshold=threshold,
     )
     return reminder, token
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from alerts.delivery import reminder_claim
@@ -23,14 +22,12 @@ from tests.alerts.outbox_helpers import (
     DueFactory,
     due_credential,
     email_channel,
-    email_channel_create,
     no_channels,
     pending_ids,
     rows,
     slack_channel,
-    slack_channel_create,
 )
-from tests.conftest import NOW, new_token
+from tests.factories import NOW, email_channel_make, new_token, run_concurrently, slack_channel_make
 
 __all__ = [
     "due_credential",
@@ -92,11 +89,11 @@ def test_reminders_go_to_default_channels_and_the_integrations_own(
 ) -> None:
     linked, _ = due_credential(days=7, name="Atlassian (acme)")
     other, _ = due_credential(days=7, name="GitHub (acme)")
-    default = email_channel_create(name="IT ops (email)", recipients="it-ops@example.com")
-    own = slack_channel_create(
+    default = email_channel_make(name="IT ops (email)", recipients="it-ops@example.com")
+    own = slack_channel_make(
         name="#acme", url=slack.webhook_url(), is_default=False, integrations=(linked.integration,)
     )
-    email_channel_create(name="unused", recipients="x@example.com", is_default=False)
+    email_channel_make(name="unused", recipients="x@example.com", is_default=False)
 
     reminders_scan(now=NOW, enqueue=False)
 
@@ -109,7 +106,7 @@ def test_owner_channel_writes_only_about_integrations_with_an_owner_address(
 ) -> None:
     with_owner, _ = due_credential(days=7, owner_email="owner@example.com")
     without, _ = due_credential(days=7)
-    email_channel_create(name="Integration owners (email)", to_owner=True)
+    email_channel_make(name="Integration owners (email)", to_owner=True)
 
     reminders_scan(now=NOW, enqueue=False)
 
@@ -283,11 +280,11 @@ def test_scan_records_the_heartbeat(due_credential: DueFactory, email_channel: A
 def test_scan_query_count_does_not_grow_with_the_number_of_due_credentials(
     due_credential: DueFactory, no_channels: None, slack: Any
 ) -> None:
-    email_channel_create(name="IT ops", recipients="it-ops@example.com")
+    email_channel_make(name="IT ops", recipients="it-ops@example.com")
     linked = []
     for _ in range(5):
         linked.append(due_credential(days=5)[0].integration)
-    slack_channel_create(name="#team", url=slack.webhook_url(), is_default=False,
+    slack_channel_make(name="#team", url=slack.webhook_url(), is_default=False,
                          integrations=tuple(linked))  # fmt: skip
     reminders_scan(now=NOW - timedelta(days=30), enqueue=False)  # heartbeat row exists
     with CaptureQueriesContext(connection) as five:
@@ -373,26 +370,9 @@ def test_concurrent_scans_insert_each_row_once(
 ) -> None:
     for _ in range(20):
         due_credential(days=5)
-    barrier = threading.Barrier(2)
-    results: list[Any] = []
-    errors: list[BaseException] = []
+    results = run_concurrently(lambda _: reminders_scan(now=NOW, enqueue=False), count=2)
 
-    def scan() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(reminders_scan(now=NOW, enqueue=False))
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=scan) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
+    assert [r for r in results if isinstance(r, BaseException)] == []
     assert sorted(r.created for r in results) == [0, 20]
     assert sum(r.skipped for r in results) == 40
     assert Reminder.objects.count() == 60

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from email.utils import formatdate
 from itertools import pairwise
@@ -18,8 +17,7 @@ from alerts.models import Channel, ChannelKind, Reminder
 from alerts.transports import Notification, TransportError, transport_for
 from alerts.transports.email import EmailTransport
 from alerts.transports.slack import SlackTransport, raise_for_response, retry_after_seconds
-from keyvault.models import Credential
-from tests.conftest import ATLASSIAN_URL, NOW
+from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, reminder_make
 from tests.stubs import SlackStub, SmtpStub
 
 WEBHOOK_SECRET = "hUsHhUsHhUsHsecretPart0123"
@@ -27,7 +25,7 @@ WEBHOOK_PATH = f"/services/T0KV/B0KV/{WEBHOOK_SECRET}"
 
 
 @pytest.fixture
-def reminder(make_credential: Callable[..., tuple[Credential, str]]) -> Reminder:
+def reminder(make_credential: MakeCredential) -> Reminder:
     credential, _ = make_credential(
         name="Atlassian Cloud — acme (Okta SCIM)",
         expires_at=NOW + timedelta(days=7),
@@ -37,8 +35,10 @@ def reminder(make_credential: Callable[..., tuple[Credential, str]]) -> Reminder
     channel = Channel.objects.create(
         kind=ChannelKind.EMAIL, name="ops mail", email_recipients="ops@example.com"
     )
-    return Reminder.objects.create(
-        credential=credential, channel=channel, threshold=7, due_at=NOW, created_at=NOW
+    return reminder_make(
+        credential=credential,
+        channel=channel,
+        threshold=7,
     )
 
 
@@ -198,14 +198,16 @@ def test_slack_connection_refused_is_transient(notification: Notification) -> No
 
 
 def test_slack_request_carries_no_secret_of_the_credential(
-    slack: SlackStub, make_credential: Callable[..., tuple[Credential, str]]
+    slack: SlackStub, make_credential: MakeCredential
 ) -> None:
     credential, token = make_credential(expires_at=NOW + timedelta(days=3))
     channel = Channel(kind=ChannelKind.SLACK, name="#it-ops")
     channel.seal("webhook_ciphertext", slack.webhook_url(WEBHOOK_PATH))
     channel.save()
-    reminder = Reminder.objects.create(
-        credential=credential, channel=channel, threshold=3, due_at=NOW, created_at=NOW
+    reminder = reminder_make(
+        credential=credential,
+        channel=channel,
+        threshold=3,
     )
 
     transport_for(channel, integration=credential.integration).send(

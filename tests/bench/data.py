@@ -30,6 +30,7 @@ from keyvault.models import (
     Integration,
 )
 from keyvault.vault.providers import IdentityProvider, ProviderKind
+from tests.factories import slack_channel_make
 
 BATCH = 5000
 SCIM_URL = "https://api.atlassian.com/scim/directory/0f6a1c2e-5b7d-4e8f-9a0b-1c2d3e4f5a6b"
@@ -139,16 +140,7 @@ def channels_reset(*, slack_url: str) -> list[Channel]:
         is_default=True,
         email_to_owner=True,
     )
-    return [owners, slack_channel_create(name="#it-ops", url=slack_url)]
-
-
-def slack_channel_create(*, name: str, url: str) -> Channel:
-    """A default Slack channel whose (encrypted) webhook is ``url``."""
-    channel = Channel(kind=ChannelKind.SLACK, name=name, is_default=True)
-    channel.seal("webhook_ciphertext", url)
-    channel.webhook_hint = "…" + url[-4:]
-    channel.save()
-    return channel
+    return [owners, slack_channel_make(name="#it-ops", url=slack_url)]
 
 
 AUDIT_ACTIONS = [

@@ -27,6 +27,7 @@ from alerts.scan import deliveries_enqueue, reminders_scan
 from keyvault.celery import app as celery_app
 from tests.bench import data
 from tests.bench.harness import Figure
+from tests.factories import slack_channel_make
 
 WORKER_CONCURRENCY = 2  # the worker fixture's; one per core on the benchmark machine
 
@@ -72,7 +73,7 @@ def delivery_figure(*, count: int) -> Figure:
         tmp = Path(tmp_dir)
         data.wipe()
         Channel.objects.all().delete()
-        data.slack_channel_create(name="#bench", url=slack.webhook_url())
+        slack_channel_make(name="#bench", url=slack.webhook_url())
         # Every credential 5-6 days from expiry: one pending (7-day) reminder each.
         data.build_credentials(
             current=count, revoked=0, now=now, seed=3, prefix="d ", expiry_days=(5.1, 5.9)

@@ -17,7 +17,7 @@ from keyvault.models import AuditAction
 from keyvault.rotation.services import credential_rotate, rotation_secret_clean
 from keyvault.vault.services import credential_reveal
 from tests.browser.journey import sign_in
-from tests.conftest import ATLASSIAN_URL, new_token
+from tests.factories import ATLASSIAN_URL, new_token
 
 pytestmark = pytest.mark.browser
 

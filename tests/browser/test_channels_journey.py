@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus
+from alerts.models import Channel, ChannelKind, ReminderStatus
 from tests.browser.journey import sign_in
-from tests.conftest import NOW
+from tests.factories import NOW, reminder_make
 from tests.stubs import SlackStub
 
 pytestmark = pytest.mark.browser
@@ -78,12 +78,10 @@ def test_dashboard_banner_appears_when_a_delivery_failed(
     channel = Channel.objects.create(
         kind=ChannelKind.EMAIL, name="IT ops mail", email_recipients="ops@example.com"
     )
-    Reminder.objects.create(
+    reminder_make(
         credential=credential,
         channel=channel,
         threshold=7,
-        due_at=NOW,
-        created_at=NOW,
         claimed_at=NOW,
         attempts=5,
         status=ReminderStatus.FAILED,

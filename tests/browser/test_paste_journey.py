@@ -15,8 +15,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from keyvault.accounts.services import user_create
 from keyvault.models import Credential, CredentialState, Role
 from keyvault.vault.providers import IdentityProvider, ProviderKind
-from keyvault.vault.services import integration_create, secret_input_clean
-from tests.conftest import PASSWORD, new_token
+from tests.factories import PASSWORD, credential_make, new_token
 
 pytestmark = pytest.mark.browser
 
@@ -69,25 +68,18 @@ def seed_other_integrations(admin: Any) -> None:
         ),
     ]
     for name, provider, url, issued, expires, owner in rows:
-        secret = secret_input_clean(
+        credential_make(
+            actor=admin,
+            name=name,
             provider=provider,
             scim_url=url,
-            token=new_token(),
             issued_at=issued,
             expires_at=expires,
-        )
-        integration_create(
-            fields={
-                "name": name,
-                "provider": provider,
-                "owner": owner,
-                "identity_provider": IdentityProvider.ENTRA_ID
-                if provider == ProviderKind.ENTRA_ID
-                else IdentityProvider.OKTA,
-            },
-            secret=secret,
-            actor=admin,
             now=now,
+            owner=owner,
+            identity_provider=IdentityProvider.ENTRA_ID
+            if provider == ProviderKind.ENTRA_ID
+            else IdentityProvider.OKTA,
         )
     # No revoke page in this journey: leave one version as the revoke service would.
     Credential.objects.filter(integration__name="Okta API — provisioning bot").update(

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from keyvault.models import Credential, CredentialState, Rotation
 from tests.browser.journey import sign_in
-from tests.conftest import ATLASSIAN_URL, new_token
+from tests.factories import ATLASSIAN_URL, new_token
 
 pytestmark = pytest.mark.browser
 

@@ -20,8 +20,7 @@ from django.utils import timezone
 from alerts.models import Channel, Reminder, ReminderStatus
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState
 from keyvault.rotation.services import credential_rotate, rotation_secret_clean
-from tests.alerts.outbox_helpers import email_channel_create, slack_channel_create
-from tests.conftest import new_token
+from tests.factories import MakeCredential, email_channel_make, new_token, slack_channel_make
 from tests.integration.conftest import FAST, Celery, RedisServer
 from tests.stubs import Reply, SlackStub, SmtpStub
 
@@ -37,15 +36,15 @@ def channels(transactional_db: Any, slack: SlackStub) -> Callable[..., None]:
 
     def make(*, email: bool = False) -> None:
         Channel.objects.all().delete()
-        slack_channel_create(name="#it-ops", url=slack.webhook_url())
+        slack_channel_make(name="#it-ops", url=slack.webhook_url())
         if email:
-            email_channel_create(name="IT ops (email)", recipients="it-ops@example.com")
+            email_channel_make(name="IT ops (email)", recipients="it-ops@example.com")
 
     return make
 
 
 @pytest.fixture
-def expiring(make_credential: Callable[..., tuple[Credential, str]]) -> Callable[..., Credential]:
+def expiring(make_credential: MakeCredential) -> Callable[..., Credential]:
     """A current credential that expires ``days`` from now (the real clock: the processes
     under test read it)."""
 

@@ -20,7 +20,7 @@ from django.db import DatabaseError, connection, transaction
 
 from keyvault.audit.chain import GENESIS_HASH, audit_append, audit_verify, event_hash
 from keyvault.models import AuditAction, AuditChainHead, AuditEvent
-from tests.conftest import NOW
+from tests.factories import NOW
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = AuditEvent._meta.db_table

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,11 +14,10 @@ from django.urls import reverse
 
 from keyvault.audit.chain import audit_append
 from keyvault.audit.selectors import AuditFilter, audit_page
-from keyvault.models import AuditAction, AuditEvent, Credential
+from keyvault.models import AuditAction, AuditEvent
 from keyvault.vault.services import credential_reveal
-from tests.conftest import ATLASSIAN_URL, NOW
+from tests.factories import ATLASSIAN_URL, NOW, MakeCredential
 
-MakeCredential = Callable[..., tuple[Credential, str]]
 AUDIT_URL = reverse("keyvault:audit_log")
 
 
@@ -193,7 +191,9 @@ def test_auditor_sees_the_log_but_no_secret_and_no_rotate_or_reveal_control(
     pages = [
         AUDIT_URL,
         reverse("keyvault:compliance"),
-        reverse("keyvault:integration_history", kwargs={"pk": credential.integration_id}),
+        reverse(
+            "keyvault:integration_history", kwargs={"integration_id": credential.integration_id}
+        ),
         reverse(
             "keyvault:integration_detail", kwargs={"integration_id": credential.integration_id}
         ),

@@ -18,7 +18,7 @@ from alerts.models import Channel
 from keyvault.crypto.cipher import KeyRing
 from keyvault.migrations._sealed_columns import binary_to_text, text_to_binary
 from keyvault.models import Credential
-from tests.conftest import ATLASSIAN_URL, NOW
+from tests.factories import ATLASSIAN_URL, NOW
 
 BEFORE = [
     ("keyvault", "0003_thresholds_validator_audit_base_manager"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,9 +14,8 @@ from django.urls import reverse
 from keyvault.audit.compliance import compliance_summary, expiry_timeline, timeline_svg
 from keyvault.models import Credential
 from keyvault.rotation.services import credential_revoke, credential_rotate, rotation_secret_clean
-from tests.conftest import new_token
+from tests.factories import MakeCredential, new_token
 
-MakeCredential = Callable[..., tuple[Credential, str]]
 REF = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
 NASTY = '<script>alert(1)</script> & "co"'
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,9 +17,8 @@ from keyvault.audit.export import CSV_HEADER, csv_safe
 from keyvault.models import AuditAction, AuditEvent, Credential
 from keyvault.rotation.services import credential_rotate, rotation_secret_clean
 from keyvault.vault.services import credential_reveal
-from tests.conftest import ATLASSIAN_URL, NOW, new_token
+from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, new_token
 
-MakeCredential = Callable[..., tuple[Credential, str]]
 EXPORT_URL = reverse("keyvault:audit_export")
 
 

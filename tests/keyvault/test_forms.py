@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from keyvault.models import AuditAction, AuditEvent, Credential, Integration
-from tests.conftest import ATLASSIAN_URL, NOW, new_token
+from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, new_token
 
 CREATE_URL = "/integrations/new/"
 
@@ -109,7 +108,7 @@ def test_every_problem_is_reported_at_once(admin_client: Client) -> None:
 
 
 def test_a_token_already_stored_is_refused_naming_the_integration_holding_it(
-    admin_client: Client, make_credential: Callable[..., tuple[Credential, str]]
+    admin_client: Client, make_credential: MakeCredential
 ) -> None:
     _, token = make_credential(name="Slack — acme (Okta SCIM)")
     before = row_counts()
@@ -123,7 +122,7 @@ def test_a_token_already_stored_is_refused_naming_the_integration_holding_it(
 
 
 def test_a_name_already_used_is_refused(
-    admin_client: Client, make_credential: Callable[..., tuple[Credential, str]]
+    admin_client: Client, make_credential: MakeCredential
 ) -> None:
     make_credential(name="Taken")
     before = row_counts()

@@ -32,7 +32,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from keyvault.accounts.services import user_create
 from keyvault.models import AuditEvent, Credential, Integration, Role
-from tests.conftest import ATLASSIAN_URL, NOW, PASSWORD, new_token
+from tests.factories import ATLASSIAN_URL, NOW, PASSWORD, MakeCredential, new_token
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def _channel(w: World) -> dict[str, Any]:
         w.extra["channel"] = Channel.objects.create(
             kind=ChannelKind.EMAIL, name="Matrix mail", email_recipients="ops@example.com"
         )
-    return {"pk": w.extra["channel"].pk}
+    return {"channel_id": w.extra["channel"].pk}
 
 
 def _channel_new(w: World) -> dict[str, str]:
@@ -119,10 +119,6 @@ def _channel_new(w: World) -> dict[str, str]:
         "name": f"#matrix-{new_token()[:8]}",
         "webhook_url": "https://hooks.slack.com/services/T0MATRIX/B0MATRIX/notarealwebhook",
     }
-
-
-def _pk(w: World) -> dict[str, Any]:
-    return {"pk": w.integration.pk}
 
 
 def _rotate(w: World) -> dict[str, str]:
@@ -137,7 +133,7 @@ def _revoked(w: World) -> str:
         w.extra["revoked"] = credential_revoke(
             credential=w.credential, reason="matrix", actor=None, now=NOW
         )
-    return reverse("keyvault:credential_add", kwargs=_pk(w))
+    return reverse("keyvault:credential_add", kwargs=_integration(w))
 
 
 ROUTES: dict[str, Route] = {
@@ -205,14 +201,14 @@ ROUTES: dict[str, Route] = {
         ok_status={"GET": 200, "POST": 302},
     ),
     "keyvault:credential_rotate": Route(
-        lambda w: reverse("keyvault:credential_rotate", kwargs=_pk(w)),
+        lambda w: reverse("keyvault:credential_rotate", kwargs=_integration(w)),
         get=ADMIN,
         post=ADMIN,
         data=_rotate,
         ok_status={"GET": 200, "POST": 302},
     ),
     "keyvault:credential_revoke": Route(
-        lambda w: reverse("keyvault:credential_revoke", kwargs=_pk(w)),
+        lambda w: reverse("keyvault:credential_revoke", kwargs=_integration(w)),
         get=ADMIN,
         post=ADMIN,
         data=lambda w: {"credential": str(w.credential.pk), "reason": "matrix"},
@@ -226,7 +222,7 @@ ROUTES: dict[str, Route] = {
         ok_status={"GET": 200, "POST": 302},
     ),
     "keyvault:integration_history": Route(
-        lambda w: reverse("keyvault:integration_history", kwargs=_pk(w)),
+        lambda w: reverse("keyvault:integration_history", kwargs=_integration(w)),
         get=VIEWER,
         post=VIEWER_NO,
     ),
@@ -282,7 +278,7 @@ def test_every_url_pattern_has_a_name() -> None:
 
 
 @pytest.fixture
-def world(make_credential: Callable[..., tuple[Credential, str]]) -> World:
+def world(make_credential: MakeCredential) -> World:
     credential, _ = make_credential(name="Matrix — acme (Okta SCIM)")
     return World(integration=credential.integration, credential=credential)
 

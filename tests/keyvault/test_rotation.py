@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from keyvault.audit.chain import audit_verify
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState, Rotation
@@ -23,17 +21,11 @@ from keyvault.rotation.services import (
 )
 from keyvault.rotation.signals import credential_retired
 from keyvault.tasks import destroy_retired_secrets
-from keyvault.vault.services import (
-    RevealError,
-    credential_create,
-    credential_reveal,
-    secret_input_clean,
-)
-from tests.conftest import ATLASSIAN_URL, NOW, new_token
+from keyvault.vault.credentials import credential_create, secret_input_clean
+from keyvault.vault.services import RevealError, credential_reveal
+from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, new_token, run_concurrently
 
 OTHER_URL = "https://api.atlassian.com/scim/directory/11111111-2222-4333-8444-555555555555"
-
-MakeCredential = Callable[..., tuple[Credential, str]]
 
 
 @pytest.fixture
@@ -326,31 +318,17 @@ def test_two_concurrent_rotations_have_one_winner_and_a_clear_error_for_the_othe
 ) -> None:
     old, _ = make_credential()
     secrets = [_replacement(old), _replacement(old)]
-    barrier = threading.Barrier(2)
-    results: list[object] = [None, None]
 
     def slow_receiver(sender: Any, **kwargs: Any) -> None:
         # Hold the winner's transaction open so the other rotation really waits on the lock.
         time.sleep(0.5)
 
-    def rotate(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = credential_rotate(
-                credential=old, secret=secrets[i], actor=admin_user, now=NOW
-            )
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
+    def rotate(i: int) -> Rotation:
+        return credential_rotate(credential=old, secret=secrets[i], actor=admin_user, now=NOW)
 
     credential_retired.connect(slow_receiver, weak=False, dispatch_uid="test-slow")
     try:
-        threads = [threading.Thread(target=rotate, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        results = run_concurrently(rotate, count=2)
     finally:
         credential_retired.disconnect(dispatch_uid="test-slow")
 

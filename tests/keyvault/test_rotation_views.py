@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,9 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState, Rotation
-from tests.conftest import ATLASSIAN_URL, NOW, new_token
+from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, new_token
 
-MakeCredential = Callable[..., tuple[Credential, str]]
 OTHER_URL = "https://api.atlassian.com/scim/directory/11111111-2222-4333-8444-555555555555"
 WHEN = NOW + timedelta(days=358)  # 7 days before a 365-day Atlassian key expires
 
@@ -26,7 +25,9 @@ def pinned_clock() -> Iterator[None]:
 
 
 def _rotate_url(credential: Credential) -> str:
-    return reverse("keyvault:credential_rotate", kwargs={"pk": credential.integration_id})
+    return reverse(
+        "keyvault:credential_rotate", kwargs={"integration_id": credential.integration_id}
+    )
 
 
 def test_reminder_links_reach_the_rotate_form_by_integration_id(
@@ -134,7 +135,9 @@ def test_revoke_needs_a_reason_then_marks_the_integration_revoked(
     make_credential: MakeCredential, admin_client: Client
 ) -> None:
     credential, _ = make_credential()
-    url = reverse("keyvault:credential_revoke", kwargs={"pk": credential.integration_id})
+    url = reverse(
+        "keyvault:credential_revoke", kwargs={"integration_id": credential.integration_id}
+    )
     assert admin_client.get(url).status_code == 200
     response = admin_client.post(url, {"credential": str(credential.pk), "reason": ""})
     assert response.status_code == 200
@@ -162,23 +165,27 @@ def test_after_a_revoke_the_admin_adds_a_new_current_credential(
     credential, _ = make_credential()
     pk = credential.integration_id
     admin_client.post(
-        reverse("keyvault:credential_revoke", kwargs={"pk": pk}),
+        reverse("keyvault:credential_revoke", kwargs={"integration_id": pk}),
         {"credential": str(credential.pk), "reason": "compromised"},
     )
     # The rotate link (e.g. from an old reminder) now leads to the add page.
-    response = admin_client.get(reverse("keyvault:credential_rotate", kwargs={"pk": pk}))
-    assert response["Location"] == reverse("keyvault:credential_add", kwargs={"pk": pk})
+    response = admin_client.get(
+        reverse("keyvault:credential_rotate", kwargs={"integration_id": pk})
+    )
+    assert response["Location"] == reverse("keyvault:credential_add", kwargs={"integration_id": pk})
     token = new_token()
     response = admin_client.post(
-        reverse("keyvault:credential_add", kwargs={"pk": pk}),
+        reverse("keyvault:credential_add", kwargs={"integration_id": pk}),
         {"scim_url": ATLASSIAN_URL, "token": token},
     )
     assert response.status_code == 302
     current = Credential.objects.get(integration_id=pk, state=CredentialState.CURRENT)
     assert current.unseal("token_ciphertext") == token
     # With a current credential again, the add page sends the admin to rotate instead.
-    response = admin_client.get(reverse("keyvault:credential_add", kwargs={"pk": pk}))
-    assert response["Location"] == reverse("keyvault:credential_rotate", kwargs={"pk": pk})
+    response = admin_client.get(reverse("keyvault:credential_add", kwargs={"integration_id": pk}))
+    assert response["Location"] == reverse(
+        "keyvault:credential_rotate", kwargs={"integration_id": pk}
+    )
 
 
 def test_history_lists_every_version_and_each_rotation(
@@ -189,7 +196,7 @@ def test_history_lists_every_version_and_each_rotation(
         _rotate_url(old), {"credential": str(old.pk), "token": new_token(), "reason": "late!"}
     )
     new = Credential.objects.get(state=CredentialState.CURRENT)
-    url = reverse("keyvault:integration_history", kwargs={"pk": old.integration_id})
+    url = reverse("keyvault:integration_history", kwargs={"integration_id": old.integration_id})
     html = auditor_client.get(url).content.decode()
     for version in (old, new):
         assert f"····{version.hint}" in html
@@ -209,8 +216,12 @@ def test_integration_page_offers_rotate_and_revoke_to_admins_only(
         "keyvault:integration_detail", kwargs={"integration_id": credential.integration_id}
     )
     rotate = _rotate_url(credential)
-    revoke = reverse("keyvault:credential_revoke", kwargs={"pk": credential.integration_id})
-    history = reverse("keyvault:integration_history", kwargs={"pk": credential.integration_id})
+    revoke = reverse(
+        "keyvault:credential_revoke", kwargs={"integration_id": credential.integration_id}
+    )
+    history = reverse(
+        "keyvault:integration_history", kwargs={"integration_id": credential.integration_id}
+    )
     admin_html = admin_client.get(url).content.decode()
     auditor_html = auditor_client.get(url).content.decode()
     assert rotate in admin_html and revoke in admin_html and history in admin_html

@@ -28,7 +28,7 @@ from django.urls import reverse
 
 from keyvault.models import Credential, Integration
 from keyvault.vault.providers import PROVIDERS
-from tests.conftest import NOW, PASSWORD, new_token
+from tests.factories import NOW, PASSWORD, new_token
 from tests.keyvault.test_forms import paste_data
 
 WINDOW = 8

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,9 +16,7 @@ from django.urls import reverse
 
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState, Integration
 from keyvault.vault.providers import IdentityProvider, ProviderKind
-from tests.conftest import NOW, PASSWORD
-
-MakeCredential = Callable[..., tuple[Credential, str]]
+from tests.factories import NOW, PASSWORD, MakeCredential
 
 
 @pytest.fixture(autouse=True)

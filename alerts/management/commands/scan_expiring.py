@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from alerts.delivery import reminder_deliver
 from alerts.scan import deliveries_enqueue, reminders_scan
+from keyvault.vault.expiry import threshold_phrase
 
 
 class Command(BaseCommand):
@@ -50,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{total} reminders queued for the worker{note}:")
         for queued in result.queued:
             line = (
-                f"  #{queued.id} {queued.integration} — {_when(queued.threshold)}"
+                f"  #{queued.id} {queued.integration} — {threshold_phrase(queued.threshold)}"
                 f" → {queued.channel}"
             )
             if deliver:
@@ -59,13 +60,3 @@ class Command(BaseCommand):
                 if outcome.error:
                     line += f" ({outcome.error})"
             self.stdout.write(line)
-
-
-def _when(threshold: int) -> str:
-    days = abs(threshold)
-    unit = "day" if days == 1 else "days"
-    if threshold > 0:
-        return f"{days} {unit} before expiry"
-    if threshold == 0:
-        return "expiry day"
-    return f"{days} {unit} overdue"

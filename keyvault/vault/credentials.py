@@ -1,0 +1,159 @@
+"""Credential versions from a paste: validate it, build the sealed row, insert it, audit it.
+
+Shared by the first paste (``keyvault.vault.services.integration_create``), rotation and the
+add-after-revoke flow (``keyvault.rotation``). Every function is keyword-only; validation
+raises ``ValidationError`` keyed by field and names the problem, never the secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from keyvault.audit.chain import audit_append
+from keyvault.crypto import cipher
+from keyvault.models import AuditAction, Credential, CredentialState, Integration
+from keyvault.vault import validation
+from keyvault.vault.providers import provider_for
+
+
+@dataclass(frozen=True)
+class SecretInput:
+    """A validated paste: plaintext lives only as long as this object."""
+
+    scim_url: str
+    token: str
+    fingerprint: str
+    issued_at: datetime
+    expires_at: datetime
+
+    def __repr__(self) -> str:  # never let a secret into a traceback or log line
+        return f"SecretInput(fingerprint={self.fingerprint[:12]}…, expires_at={self.expires_at})"
+
+
+def secret_input_clean(
+    *,
+    provider: str,
+    scim_url: str | None,
+    token: str | None,
+    issued_at: datetime,
+    expires_at: datetime | None,
+) -> SecretInput:
+    """Validate a pasted credential; raises ``ValidationError`` keyed by field.
+
+    Checks every rule (URL, token, dates, not already stored) and reports all failures at once.
+    """
+    preset = provider_for(provider)
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned: dict[str, Any] = {}
+    for field, check in (
+        ("scim_url", lambda: validation.clean_scim_url(scim_url, provider=preset)),
+        ("token", lambda: validation.clean_token(token)),
+        (
+            "expires_at",
+            lambda: validation.clean_expiry(
+                issued_at=issued_at, expires_at=expires_at, provider=preset
+            ),
+        ),
+    ):
+        try:
+            cleaned[field] = check()
+        except ValidationError as exc:
+            errors[field] = exc.error_list
+    if "token" in cleaned:
+        fp = cipher.fingerprint(cleaned["token"])
+        holder = Credential.objects.filter(fingerprint=fp).select_related("integration").first()
+        if holder is not None:
+            errors["token"] = [_duplicate_error(holder)]
+        cleaned["fingerprint"] = fp
+    if errors:
+        raise ValidationError(errors)
+    return SecretInput(
+        scim_url=cleaned["scim_url"],
+        token=cleaned["token"],
+        fingerprint=cleaned["fingerprint"],
+        issued_at=issued_at,
+        expires_at=cleaned["expires_at"],
+    )
+
+
+def _duplicate_error(holder: Credential) -> ValidationError:
+    return ValidationError(
+        "This token is already stored (%(state)s version of “%(name)s”).",
+        code="duplicate",
+        params={"state": holder.get_state_display().lower(), "name": holder.integration.name},
+    )
+
+
+def credential_build(*, integration: Integration, secret: SecretInput, actor: Any) -> Credential:
+    """A new current version of ``integration`` holding ``secret``, sealed, not yet saved."""
+    credential = Credential(
+        integration=integration,
+        state=CredentialState.CURRENT,
+        fingerprint=secret.fingerprint,
+        hint=secret.token[-4:],
+        issued_at=secret.issued_at,
+        expires_at=secret.expires_at,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    credential.seal("scim_url_ciphertext", secret.scim_url)
+    credential.seal("token_ciphertext", secret.token)
+    return credential
+
+
+def credential_insert(credential: Credential) -> None:
+    """Insert; a concurrent duplicate or second current version becomes a ``ValidationError``."""
+    try:
+        with transaction.atomic():
+            credential.save(force_insert=True)
+    except IntegrityError as exc:
+        holder = (
+            Credential.objects.filter(fingerprint=credential.fingerprint)
+            .select_related("integration")
+            .first()
+        )
+        if holder is not None:
+            raise ValidationError({"token": [_duplicate_error(holder)]}) from None
+        raise ValidationError(
+            {"__all__": ["This integration already has a current credential; rotate it instead."]}
+        ) from exc
+
+
+def credential_audit_details(credential: Credential) -> dict[str, Any]:
+    """What the audit log records of a version: identifiers and dates, never the secret."""
+    return {
+        "fingerprint": credential.fingerprint[:16],
+        "hint": credential.hint,
+        "issued_at": credential.issued_at.isoformat(),
+        "expires_at": credential.expires_at.isoformat(),
+    }
+
+
+def credential_create(
+    *,
+    integration: Integration,
+    secret: SecretInput,
+    actor: Any,
+    now: datetime,
+    ip: str | None = None,
+) -> Credential:
+    """Add a current credential to an integration that has none (a first paste, or after a
+    revoke); audits ``CREDENTIAL_CREATED``. Raises ``ValidationError`` when the token is
+    already stored or the integration already has a current version."""
+    with transaction.atomic():
+        credential = credential_build(integration=integration, secret=secret, actor=actor)
+        credential_insert(credential)
+        audit_append(
+            action=AuditAction.CREDENTIAL_CREATED,
+            now=now,
+            actor=actor,
+            integration=integration,
+            target=credential,
+            ip=ip,
+            details=credential_audit_details(credential),
+        )
+    return credential
