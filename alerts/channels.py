@@ -24,9 +24,11 @@ from alerts.models import Channel, ChannelKind
 from alerts.selectors import channel_open_reminders
 from alerts.transports.base import TransportError, transport_for
 from alerts.transports.email import split_addresses
+from alerts.transports.slack import webhook_secrets
 from keyvault.audit.chain import audit_append
 from keyvault.crypto.cipher import CryptoError
 from keyvault.models import AuditAction, Integration
+from keyvault.vault import leaks
 
 # http:// is accepted only for these hosts: a relay or stub on the same machine, where the URL
 # never crosses a network in clear.
@@ -142,8 +144,14 @@ class ChannelInput:
         return f"ChannelInput(name={self.name!r}, webhook={'set' if self.webhook_url else ''})"
 
 
-def _validated(*, kind: str, data: ChannelInput, creating: bool) -> dict[str, Any]:
-    """Clean every field and report all problems at once; returns the cleaned values."""
+def _validated(
+    *, kind: str, data: ChannelInput, creating: bool, current_webhook: str = ""
+) -> dict[str, Any]:
+    """Clean every field and report all problems at once; returns the cleaned values.
+
+    The name is shown on every page and kept in the audit log: one that holds the webhook URL
+    (the new one or ``current_webhook``), or a part of its secret path, is refused.
+    """
     errors: dict[str, list[ValidationError]] = {}
     cleaned: dict[str, Any] = {"name": " ".join(data.name.split())}
     if not cleaned["name"]:
@@ -169,6 +177,14 @@ def _validated(*, kind: str, data: ChannelInput, creating: bool) -> dict[str, An
                 ]
     else:
         errors["kind"] = [ValidationError("Unknown channel kind.", code="invalid")]
+    webhooks = [url for url in (cleaned.get("webhook_url", ""), current_webhook) if url]
+    try:
+        leaks.refuse_secrets(
+            {"name": cleaned["name"]},
+            secrets=[part for url in webhooks for part in webhook_secrets(url)],
+        )
+    except ValidationError as exc:
+        errors.setdefault("name", []).extend(exc.error_dict["name"])
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -239,7 +255,12 @@ def channel_update(
 
     An empty ``webhook_url`` keeps the current webhook. Nothing is written when nothing changed.
     """
-    cleaned = _validated(kind=channel.kind, data=data, creating=False)
+    cleaned = _validated(
+        kind=channel.kind,
+        data=data,
+        creating=False,
+        current_webhook=_current_webhook(channel) if channel.kind == ChannelKind.SLACK else "",
+    )
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         changed: dict[str, Any] = {}

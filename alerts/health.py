@@ -1,7 +1,10 @@
 """``/healthz``: is keyvault able to send reminders? For load balancers and monitoring.
 
-No login and no secret: the answer names components and exception types, never a host, URL or
-message. 200 when the database and broker answer and the reminder scan is fresh; 503 otherwise.
+No login: anyone gets ``{"status": "ok"}`` (200) or ``{"status": "degraded"}`` (503). The
+details (database, broker, last scan, reminder counts) go only to a caller presenting
+``KEYVAULT_METRICS_TOKEN`` as a bearer token, or to a signed-in admin or auditor: they tell
+what keyvault runs on. Even then they name components and exception types, never a host, URL
+or message. 200 when the database and broker answer and the reminder scan is fresh.
 
 "Fresh": the last scan is at most ``KEYVAULT_SCAN_STALE_PERIODS`` (3) scan periods old. A scan
 that never ran counts as fresh during the same grace after this web process started (the
@@ -11,10 +14,12 @@ broken as one that stopped. Beat runs a first scan as soon as it starts.
 
 from __future__ import annotations
 
+import hmac
 import os
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -23,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from alerts.selectors import scan_health
+from keyvault.web.roles import is_viewer
 
 BROKER_TIMEOUT_SECONDS = 2.0
 
@@ -80,7 +86,7 @@ def health_report(*, now: datetime, started_at: datetime | None = None) -> dict[
         last_scan = {"ok": False, "error": "database unreachable"}
     healthy = bool(database["ok"] and broker["ok"] and last_scan["ok"])
     return {
-        "status": "ok" if healthy else "unhealthy",
+        "status": "ok" if healthy else "degraded",
         "healthy": healthy,
         "database": database,
         "broker": broker,
@@ -88,10 +94,22 @@ def health_report(*, now: datetime, started_at: datetime | None = None) -> dict[
     }
 
 
+def may_see_details(request: HttpRequest) -> bool:
+    """True for the metrics bearer token (compared in constant time) or an admin or auditor."""
+    token = settings.KEYVAULT_METRICS_TOKEN
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if token and scheme.lower() == "bearer":
+        return hmac.compare_digest(presented.strip().encode(), token.encode())
+    return is_viewer(getattr(request, "user", None))
+
+
 @login_not_required
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 with the report when healthy, 503 with the same report otherwise."""
+    """200 when healthy, 503 otherwise; the whole report only for ``may_see_details``."""
     report = health_report(now=timezone.now())
-    return JsonResponse(report, status=200 if report["healthy"] else 503)
+    body = report if may_see_details(request) else {"status": report["status"]}
+    response = JsonResponse(body, status=200 if report["healthy"] else 503)
+    response["Vary"] = "Authorization, Cookie"
+    return response

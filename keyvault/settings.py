@@ -214,6 +214,9 @@ LOGGING = {
 KEYVAULT_DUE_SOON_DAYS = env.int("KEYVAULT_DUE_SOON_DAYS", default=30)
 KEYVAULT_TOKEN_MAX_BYTES = 4096
 KEYVAULT_ROTATION_GRACE_DAYS = env.int("KEYVAULT_ROTATION_GRACE_DAYS", default=7)
+# Bearer token for machine readers of operational detail (``/healthz`` details). Empty: only
+# signed-in admins and auditors see the details.
+KEYVAULT_METRICS_TOKEN = env.str("KEYVAULT_METRICS_TOKEN", default="")
 
 # --- Reminders (alerts) ---
 

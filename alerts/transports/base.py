@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from keyvault.vault.leaks import redact
+
 if TYPE_CHECKING:
     from alerts.models import Channel
     from keyvault.models import Integration
@@ -55,15 +57,33 @@ class TransportError(Exception):
 
 
 class Transport:
-    """Sends notifications to one channel. One subclass per ``ChannelKind``."""
+    """Sends notifications to one channel. One subclass per ``ChannelKind``: it implements
+    ``_send`` and names the channel's secrets in ``secrets``."""
 
     def send(self, notification: Notification) -> None:
         """Deliver ``notification``; returns when the provider accepted it.
 
-        Raises ``TransportError`` (permanent or transient) otherwise. Does network I/O: never
-        call it inside ``transaction.atomic()``.
+        Raises ``TransportError`` (permanent or transient) otherwise, its message redacted of
+        every secret of the channel: providers' answers are quoted in it, and a server that
+        echoes its request would otherwise put the webhook URL on the channel page and in the
+        audit log. Does network I/O: never call it inside ``transaction.atomic()``.
         """
+        try:
+            self._send(notification)
+        except TransportError as exc:
+            message = redact(exc.message, self.secrets())
+            if message == exc.message:
+                raise
+            raise TransportError(
+                message, permanent=exc.permanent, retry_after=exc.retry_after
+            ) from None
+
+    def _send(self, notification: Notification) -> None:
         raise NotImplementedError
+
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in an error message (e.g. the webhook URL's path)."""
+        return ()
 
 
 def transport_for(channel: Channel, *, integration: Integration | None) -> Transport:

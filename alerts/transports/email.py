@@ -74,7 +74,12 @@ class EmailTransport(Transport):
                 reason = f"The integration “{integration.name}” has no owner email address."
         return cls(recipients=addresses, empty_reason=reason)
 
-    def send(self, notification: Notification) -> None:
+    def secrets(self) -> tuple[str, ...]:
+        """The SMTP password: a server's refusal may quote the AUTH exchange."""
+        password = str(getattr(settings, "EMAIL_HOST_PASSWORD", "") or "")
+        return (password,) if password else ()
+
+    def _send(self, notification: Notification) -> None:
         """Hand the message to the configured mail backend; raises ``TransportError``."""
         if not self.recipients:
             raise TransportError(

@@ -173,6 +173,14 @@ def _wait_note(retry_after: float | None) -> str:
     return f"; retry after {retry_after:.0f} s" if retry_after is not None else ""
 
 
+def webhook_secrets(url: str) -> tuple[str, ...]:
+    """What makes a webhook URL a credential, for redaction: the URL, its path and query (the
+    host is public: it is in the channel's hint)."""
+    parts = urlsplit(url)
+    query = f"?{parts.query}" if parts.query else ""
+    return tuple(s for s in (url, parts.path + query, parts.query) if s.strip("/?"))
+
+
 class SlackTransport(Transport):
     """Posts a Block Kit message to one Slack incoming webhook."""
 
@@ -205,7 +213,10 @@ class SlackTransport(Transport):
         """The webhook's host name (not secret; the path is)."""
         return urlsplit(self._url).hostname or ""
 
-    def send(self, notification: Notification) -> None:
+    def secrets(self) -> tuple[str, ...]:
+        return webhook_secrets(self._url)
+
+    def _send(self, notification: Notification) -> None:
         """Post the notification; raises ``TransportError`` (see ``raise_for_response``)."""
         try:
             response = self._client.send(

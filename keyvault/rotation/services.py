@@ -31,7 +31,7 @@ from keyvault.models import (
     Rotation,
 )
 from keyvault.rotation.signals import credential_retired
-from keyvault.vault import credentials
+from keyvault.vault import credentials, leaks
 from keyvault.vault.expiry import days_left
 
 REASON_MAX_LENGTH = 500
@@ -68,11 +68,15 @@ def rotation_secret_clean(
     )
 
 
-def _reason_clean(reason: str | None, *, required: bool, fingerprints: set[str]) -> str:
-    """Trim the free-text reason; refuse one that contains a known token (it would be audited).
+def _reason_clean(
+    reason: str | None, *, required: bool, fingerprints: set[str], tokens: list[str]
+) -> str:
+    """Trim the free-text reason; refuse one that holds one of the tokens concerned, whole or
+    in part (the reason is kept in the audit log and shown to auditors).
 
-    A token pasted into the reason by mistake is recognised by its keyed fingerprint, so the
-    check needs no decryption.
+    A whole token is recognised by its keyed fingerprint (``fingerprints``, no decryption
+    needed); a part of one (``leaks.MIN_FRAGMENT`` characters or more) by comparison with the
+    plaintext ``tokens``.
     """
     text = (reason or "").strip()
     if required and not text:
@@ -82,10 +86,20 @@ def _reason_clean(reason: str | None, *, required: bool, fingerprints: set[str])
             {"reason": [f"Keep the reason under {REASON_MAX_LENGTH} characters."]}
         )
     if any(cipher.fingerprint(word) in fingerprints for word in text.split()):
-        raise ValidationError(
-            {"reason": ["The reason contains the token itself; describe the reason instead."]}
-        )
+        raise ValidationError({"reason": [leaks.LOOKS_LIKE_KEY]})
+    leaks.refuse_secrets({"reason": text}, secrets=tokens)
     return text
+
+
+def _tokens(credentials_: list[Credential]) -> list[str]:
+    """The plaintext tokens of ``credentials_`` that can still be decrypted."""
+    tokens = []
+    for credential in credentials_:
+        try:
+            tokens.append(credential.unseal("token_ciphertext"))
+        except cipher.CryptoError:
+            continue  # its whole-token fingerprint is still checked
+    return tokens
 
 
 def credential_ensure_current(*, credential: Credential, verb: str) -> None:
@@ -140,7 +154,10 @@ def credential_rotate(
     more (e.g. a concurrent rotation won), the token is already stored, or the reason is bad.
     """
     reason = _reason_clean(
-        reason, required=False, fingerprints={secret.fingerprint, credential.fingerprint}
+        reason,
+        required=False,
+        fingerprints={secret.fingerprint, credential.fingerprint},
+        tokens=[secret.token, *_tokens([credential])],
     )
     with transaction.atomic():
         old = _lock_current(credential=credential, verb="rotated")
@@ -194,7 +211,12 @@ def credential_revoke(
     integration then has no current credential until an admin adds one. Raises
     ``ValidationError`` when the reason is missing or the credential is not current.
     """
-    reason = _reason_clean(reason, required=True, fingerprints={credential.fingerprint})
+    reason = _reason_clean(
+        reason,
+        required=True,
+        fingerprints={credential.fingerprint},
+        tokens=_tokens([credential]),
+    )
     with transaction.atomic():
         locked = _lock_current(credential=credential, verb="revoked")
         locked.state = CredentialState.REVOKED

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from keyvault.audit.chain import audit_append
 from keyvault.crypto import cipher
 from keyvault.models import AuditAction, Credential, Integration
-from keyvault.vault import credentials
+from keyvault.vault import credentials, leaks
 
 INTEGRATION_FIELDS = (
     "name",
@@ -33,6 +33,26 @@ INTEGRATION_FIELDS = (
 
 
 _NAME_TAKEN = "An integration with this name already exists."
+#: Metadata people type by hand, shown on pages and kept in the audit log: never a token.
+_FREE_TEXT_FIELDS = ("name", "owner", "notes")
+
+
+def _refuse_tokens(fields: Mapping[str, Any], *, tokens: list[str]) -> None:
+    """``ValidationError`` keyed by field when a free-text field holds a token or part of one."""
+    leaks.refuse_secrets(
+        {k: str(fields[k]) for k in _FREE_TEXT_FIELDS if fields.get(k)}, secrets=tokens
+    )
+
+
+def _integration_tokens(integration: Integration) -> list[str]:
+    """The plaintext tokens of the integration's versions that still hold one."""
+    tokens = []
+    for credential in Credential.objects.filter(integration=integration, destroyed_at__isnull=True):
+        try:
+            tokens.append(credential.unseal("token_ciphertext"))
+        except cipher.CryptoError:
+            continue  # cannot compare with it; its reveal page says why
+    return tokens
 
 
 def _integration_save(integration: Integration, *, insert: bool) -> None:
@@ -56,7 +76,12 @@ def integration_create(
     now: datetime,
     ip: str | None = None,
 ) -> tuple[Integration, Credential]:
-    """Create an integration with its first (current) credential; audits both."""
+    """Create an integration with its first (current) credential; audits both.
+
+    Raises ``ValidationError`` keyed by field (a name taken, a token pasted into the name,
+    owner or notes), writing nothing.
+    """
+    _refuse_tokens(fields, tokens=[secret.token])
     with transaction.atomic():
         integration = Integration(
             **{k: fields[k] for k in INTEGRATION_FIELDS if k in fields},
@@ -86,9 +111,14 @@ def integration_update(
     now: datetime,
     ip: str | None = None,
 ) -> Integration:
-    """Change an integration's metadata; audits the names of the fields that changed."""
+    """Change an integration's metadata; audits the fields that changed, from and to.
+
+    Raises ``ValidationError`` keyed by field (a name taken, a token of the integration pasted
+    into the name, owner or notes), writing nothing.
+    """
     with transaction.atomic():
         locked = Integration.objects.select_for_update().get(pk=integration.pk)
+        _refuse_tokens(fields, tokens=_integration_tokens(locked))
         changed = {}
         for key in INTEGRATION_FIELDS:
             if key in fields and getattr(locked, key) != fields[key]:

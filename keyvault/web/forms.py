@@ -10,6 +10,9 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
+
+from keyvault.vault.leaks import LEAK_CODE
 
 #: Attributes for inputs that receive secrets or addresses: no autofill, no spell check (which
 #: can send the text to a dictionary service), no automatic capitals.
@@ -34,10 +37,20 @@ class DateInput(forms.DateInput):
 
 
 def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's ``ValidationError`` on the matching fields (unknown keys: whole form)."""
+    """Put a service's ``ValidationError`` on the matching fields (unknown keys: whole form).
+
+    A field refused because it holds a secret (code ``leaks.LEAK_CODE``) is emptied, so the
+    page shown again does not carry the secret back to the browser.
+    """
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return
     for key, errors in exc.error_dict.items():
         field = _SERVICE_FIELD_NAMES.get(key, key)
-        form.add_error(field if field in form.fields else None, errors)
+        known = field in form.fields
+        if known and any(error.code == LEAK_CODE for error in errors):
+            # A mutable copy that keeps multi-valued fields (check boxes) as they were.
+            data = form.data.copy() if isinstance(form.data, QueryDict) else dict(form.data)
+            data[field] = ""
+            form.data = data
+        form.add_error(field if known else None, errors)

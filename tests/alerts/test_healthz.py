@@ -19,7 +19,8 @@ from alerts.health import health_report
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
 from alerts.scan import reminders_scan
 from alerts.selectors import scan_health
-from keyvault.models import CredentialState
+from keyvault.accounts.services import user_create
+from keyvault.models import CredentialState, Role
 from tests.alerts.outbox_helpers import (
     WEBHOOK_SECRET,
     DueFactory,
@@ -30,6 +31,7 @@ from tests.alerts.outbox_helpers import (
     no_channels,
     slack_channel,
 )
+from tests.factories import PASSWORD
 
 __all__ = ["due_credential", "email_channel", "no_channels", "slack_channel"]
 
@@ -40,14 +42,24 @@ def period() -> timedelta:
     return timedelta(seconds=django_settings.KEYVAULT_SCAN_INTERVAL_SECONDS)
 
 
+METRICS_TOKEN = "metrics-" + "t0ken" * 6
+
+
+@pytest.fixture
+def monitor(settings: Any) -> Client:
+    """A client presenting the metrics token, as a monitoring system would."""
+    settings.KEYVAULT_METRICS_TOKEN = METRICS_TOKEN
+    return Client(HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+
+
 def heartbeat_at(when: Any) -> None:
     ScanHeartbeat.objects.update_or_create(pk=1, defaults={"last_scan_at": when})
 
 
-def test_healthz_is_public_and_healthy_after_a_scan(db: Any) -> None:
+def test_healthz_is_public_and_healthy_after_a_scan(db: Any, monitor: Client) -> None:
     reminders_scan(now=timezone.now(), enqueue=False)
 
-    response = Client().get("/healthz")
+    response = monitor.get("/healthz")
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -61,14 +73,16 @@ def test_healthz_is_public_and_healthy_after_a_scan(db: Any) -> None:
     assert "sessionid" not in response.cookies
 
 
-def test_healthz_is_503_when_the_last_scan_is_older_than_three_periods(db: Any) -> None:
+def test_healthz_is_503_when_the_last_scan_is_older_than_three_periods(
+    db: Any, monitor: Client
+) -> None:
     heartbeat_at(timezone.now() - 3 * period() - timedelta(minutes=1))
 
-    response = Client().get("/healthz")
+    response = monitor.get("/healthz")
 
     assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "unhealthy"
+    assert body["status"] == "degraded"
     assert body["last_scan"]["stale"] is True
     assert body["database"]["ok"] is True and body["broker"]["ok"] is True
 
@@ -97,12 +111,12 @@ def test_healthz_accepts_only_get(db: Any) -> None:
 
 
 def test_healthz_reveals_no_secret_or_location(
-    slack_channel: Any, due_credential: DueFactory
+    slack_channel: Any, due_credential: DueFactory, monitor: Client
 ) -> None:
     _, token = due_credential(days=7)
     reminders_scan(now=timezone.now(), enqueue=False)
 
-    text = Client().get("/healthz").content.decode()
+    text = monitor.get("/healthz").content.decode()
 
     for secret in (
         WEBHOOK_SECRET,
@@ -121,12 +135,18 @@ def _healthz_in_a_process(**env: str) -> tuple[int, dict[str, Any]]:
         "import json, django\n"
         "django.setup()\n"
         "from django.test import Client\n"
-        "r = Client().get('/healthz', HTTP_HOST='localhost')\n"
+        "r = Client().get('/healthz', HTTP_HOST='localhost',"
+        f" HTTP_AUTHORIZATION='Bearer {METRICS_TOKEN}')\n"
         "print(json.dumps({'status': r.status_code, 'body': r.json()}))\n"
     )
     completed = subprocess.run(
         [sys.executable, "-c", script],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **env},
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "KEYVAULT_METRICS_TOKEN": METRICS_TOKEN,
+            **env,
+        },
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -162,6 +182,56 @@ def test_healthz_is_503_when_the_broker_is_unreachable() -> None:
     assert body["database"]["ok"] is True
     assert body["broker"] == {"ok": False, "transport": "redis", "error": "OperationalError"}
     assert "brokerpassword" not in json.dumps(body)
+
+
+def test_anonymous_callers_get_the_status_alone(db: Any) -> None:
+    reminders_scan(now=timezone.now(), enqueue=False)
+
+    healthy = Client().get("/healthz")
+    heartbeat_at(timezone.now() - 3 * period() - timedelta(minutes=1))
+    degraded = Client().get("/healthz")
+
+    assert (healthy.status_code, healthy.json()) == (200, {"status": "ok"})
+    assert (degraded.status_code, degraded.json()) == (503, {"status": "degraded"})
+
+
+def test_a_wrong_metrics_token_gets_the_status_alone(db: Any, settings: Any) -> None:
+    settings.KEYVAULT_METRICS_TOKEN = METRICS_TOKEN
+    reminders_scan(now=timezone.now(), enqueue=False)
+
+    for header in (f"Bearer {METRICS_TOKEN}x", f"Basic {METRICS_TOKEN}", "Bearer "):
+        response = Client(HTTP_AUTHORIZATION=header).get("/healthz")
+        assert response.json() == {"status": "ok"}, header
+
+
+def test_no_token_configured_means_no_bearer_access(db: Any, settings: Any) -> None:
+    settings.KEYVAULT_METRICS_TOKEN = ""
+    reminders_scan(now=timezone.now(), enqueue=False)
+
+    response = Client(HTTP_AUTHORIZATION="Bearer ").get("/healthz")
+
+    assert response.json() == {"status": "ok"}
+
+
+def test_signed_in_admins_and_auditors_see_the_details(
+    admin_client: Client, auditor_client: Client, db: Any
+) -> None:
+    reminders_scan(now=timezone.now(), enqueue=False)
+
+    for client in (admin_client, auditor_client):
+        body = client.get("/healthz").json()
+        assert body["status"] == "ok"
+        assert body["database"]["ok"] is True and "last_scan" in body
+
+
+def test_a_signed_in_user_without_a_role_gets_the_status_alone(db: Any) -> None:
+    user = user_create(username="norole", password=PASSWORD, role=Role.AUDITOR)
+    user.groups.clear()
+    client = Client()
+    client.force_login(user)
+    reminders_scan(now=timezone.now(), enqueue=False)
+
+    assert client.get("/healthz").json() == {"status": "ok"}
 
 
 def test_dashboard_state_counts_failed_reminders_of_current_credentials(
