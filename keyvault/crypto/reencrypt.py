@@ -1,8 +1,9 @@
 """Re-encrypt every stored secret under the first key of the ring.
 
-Safe to interrupt and to run again: each row is rewritten on its own with a conditional UPDATE
-(only if it still holds the ciphertext that was read), old keys stay in the ring until the run
-reports nothing left, so every row decrypts at every moment.
+Safe to interrupt and to run again: rows are rewritten in batches, each row with a conditional
+UPDATE (only if it still holds the ciphertext that was read) and each batch committed together
+with its audit event; old keys stay in the ring until a run reports nothing left, so every row
+decrypts at every moment and the audit log always says what was re-encrypted.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def secrets_reencrypt(
     ``limit`` stops after that many rows were rewritten (the rest is left for the next run).
     Rows that cannot be decrypted are listed in ``failed`` (``model.column:pk: reason``) and
     left untouched.
+
+    Each batch's rewrites commit in one transaction together with an ``ENCRYPTION_KEY_ROTATED``
+    event (``scope: batch``: the column, counts and the key ids it moved away from), so a run
+    killed at any moment leaves an audit log that says exactly what was re-encrypted. A run
+    that rewrote or failed anything ends with one ``scope: run`` event holding the totals.
     """
     ring = cipher.key_ring()
     report = ReencryptReport(primary_key_id=ring.primary_id)
@@ -64,18 +70,22 @@ def secrets_reencrypt(
             batch = list(todo.values_list("pk", column)[:batch_size])
             if not batch:
                 break
+            rewrites: list[_Rewrite] = []
             for pk, value in batch:
                 stored = bytes(value)
                 if not stored:
                     report.empty += 1
                 elif stored.startswith(ring.header):
                     report.already_current += 1
-                elif limit is not None and report.reencrypted >= limit:
+                elif limit is not None and report.reencrypted + len(rewrites) >= limit:
                     report.stopped_early = True
                     break
                 else:
-                    _reencrypt_one(model, column, pk, stored, ring=ring, report=report)
+                    rewrite = _prepare(model, column, pk, stored, ring=ring, report=report)
+                    if rewrite is not None:
+                        rewrites.append(rewrite)
                 last_pk = pk
+            _commit_batch(model, column, rewrites, report=report, now=now, actor_label=actor_label)
         if report.stopped_early:
             break
     if report.reencrypted or report.failed:
@@ -84,6 +94,7 @@ def secrets_reencrypt(
             now=now,
             actor_label=actor_label,
             details={
+                "scope": "run",
                 "primary_key_id": report.primary_key_id,
                 "reencrypted": report.reencrypted,
                 "failed": len(report.failed),
@@ -93,7 +104,17 @@ def secrets_reencrypt(
     return report
 
 
-def _reencrypt_one(
+@dataclass(frozen=True)
+class _Rewrite:
+    pk: object
+    stored: bytes
+    fresh: bytes
+
+    def __repr__(self) -> str:  # ciphertext only, but no reason to print it
+        return f"_Rewrite(pk={self.pk!r})"
+
+
+def _prepare(
     model: type[models.Model],
     column: str,
     pk: object,
@@ -101,16 +122,51 @@ def _reencrypt_one(
     *,
     ring: cipher.KeyRing,
     report: ReencryptReport,
-) -> None:
+) -> _Rewrite | None:
+    """Decrypt and re-encrypt one value in memory; None (and a ``failed`` line) when it cannot
+    be decrypted."""
     aad = model(pk=pk).aad(column)  # type: ignore[attr-defined]
     try:
         plaintext = cipher.decrypt(stored, aad=aad, ring=ring)
     except cipher.CryptoError as exc:
         report.failed.append(f"{model._meta.label}.{column}:{pk}: {exc}")
+        return None
+    return _Rewrite(pk=pk, stored=stored, fresh=cipher.encrypt(plaintext, aad=aad, ring=ring))
+
+
+def _commit_batch(
+    model: type[models.Model],
+    column: str,
+    rewrites: list[_Rewrite],
+    *,
+    report: ReencryptReport,
+    now: datetime,
+    actor_label: str,
+) -> None:
+    """Write a batch's new ciphertexts and its audit event in one transaction."""
+    if not rewrites:
         return
-    fresh = cipher.encrypt(plaintext, aad=aad, ring=ring)
     with transaction.atomic():
-        updated = model._base_manager.filter(pk=pk, **{column: stored}).update(**{column: fresh})
-    # 0 rows: the row changed (rotated, wiped) since it was read; nothing to do for it.
-    if updated:
-        report.reencrypted += 1
+        done = 0
+        from_keys: set[str] = set()
+        for rewrite in rewrites:
+            # Only if the row still holds what was read: 0 rows means it was rotated or wiped
+            # meanwhile, and there is nothing left to do for it.
+            done += model._base_manager.filter(pk=rewrite.pk, **{column: rewrite.stored}).update(
+                **{column: rewrite.fresh}
+            )
+            from_keys.add(cipher.key_id_of(rewrite.stored))
+        if done:
+            audit_append(
+                action=AuditAction.ENCRYPTION_KEY_ROTATED,
+                now=now,
+                actor_label=actor_label,
+                details={
+                    "scope": "batch",
+                    "column": f"{model._meta.label}.{column}",
+                    "primary_key_id": report.primary_key_id,
+                    "from_key_ids": sorted(from_keys),
+                    "reencrypted": done,
+                },
+            )
+    report.reencrypted += done

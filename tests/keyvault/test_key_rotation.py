@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import base64
+import os
+import signal
+import subprocess
+import sys
+import time
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,6 +17,9 @@ from django.test import override_settings
 
 from keyvault.crypto import cipher
 from keyvault.models import AuditAction, AuditEvent, Credential
+from tests.alerts.outbox_helpers import database_url_for_subprocess
+
+ROOT = Path(__file__).resolve().parents[2]
 
 OLD_RING = "t2:dGVzdC1rZXktdHdvLXRlc3Qta2V5LXR3by10ZXN0LWs="
 NEW_KEY = "n3:" + base64.b64encode(b"n" * 32).decode()
@@ -50,8 +59,34 @@ def test_rotation_re_encrypts_every_secret_under_the_first_key(five_credentials)
     with override_settings(KEYVAULT_ENCRYPTION_KEYS=NEW_KEY):
         # The old key can now leave the ring.
         assert plaintexts() == before
-    event = AuditEvent.objects.filter(action=AuditAction.ENCRYPTION_KEY_ROTATED).get()
-    assert event.details["reencrypted"] == 10
+    events = list(
+        AuditEvent.objects.filter(action=AuditAction.ENCRYPTION_KEY_ROTATED).order_by("seq")
+    )
+    run = [e.details for e in events if e.details["scope"] == "run"]
+    batches = [e.details for e in events if e.details["scope"] == "batch"]
+    assert len(run) == 1 and run[0]["reencrypted"] == 10 and run[0]["complete"] is True
+    assert events[-1].details["scope"] == "run"
+    assert sum(b["reencrypted"] for b in batches) == 10
+    assert {b["column"] for b in batches} == {
+        "keyvault.Credential.token_ciphertext",
+        "keyvault.Credential.scim_url_ciphertext",
+    }
+    assert all(b["from_key_ids"] == ["t2"] and b["primary_key_id"] == "n3" for b in batches)
+
+
+def test_every_committed_batch_is_audited_with_its_counts(five_credentials) -> None:
+    with override_settings(KEYVAULT_ENCRYPTION_KEYS=NEW_RING):
+        call_command("rotate_encryption_key", "--batch-size", "2", stdout=StringIO())
+
+    batches = [
+        e.details["reencrypted"]
+        for e in AuditEvent.objects.filter(action=AuditAction.ENCRYPTION_KEY_ROTATED).order_by(
+            "seq"
+        )
+        if e.details["scope"] == "batch"
+    ]
+    # Five rows per column in batches of two: 2, 2, 1 for each of the two columns.
+    assert batches == [2, 2, 1, 2, 2, 1]
 
 
 def test_an_interrupted_rotation_leaves_every_row_readable_and_resumes(five_credentials) -> None:
@@ -112,3 +147,41 @@ def test_ensure_admin_creates_one_admin_only_once(db) -> None:
     call_command("ensure_admin", stdout=again)
     assert "no account created" in again.getvalue()
     assert get_user_model().objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the command runs in another process
+def test_a_run_killed_midway_leaves_an_audit_log_that_matches_what_was_rewritten(
+    make_credential,
+) -> None:
+    with override_settings(KEYVAULT_ENCRYPTION_KEYS=OLD_RING):
+        for _ in range(300):
+            make_credential()
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "rotate_encryption_key", "--batch-size", "5"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": database_url_for_subprocess(),
+            "KEYVAULT_ENCRYPTION_KEYS": NEW_RING,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    rotated = AuditEvent.objects.filter(action=AuditAction.ENCRYPTION_KEY_ROTATED)
+    deadline = time.monotonic() + 60
+    while not rotated.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    with override_settings(KEYVAULT_ENCRYPTION_KEYS=NEW_RING):
+        moved = key_ids().count("n3")
+        audited = sum(e.details["reencrypted"] for e in rotated if e.details["scope"] == "batch")
+        assert proc.returncode == -signal.SIGKILL, "the run finished before it was killed"
+        assert 0 < moved < 600
+        assert audited == moved
+        assert not rotated.filter(details__scope="run").exists()
+        # And the next run finishes the work and records it.
+        call_command("rotate_encryption_key", stdout=StringIO())
+        assert key_ids().count("n3") == 600
