@@ -5,11 +5,14 @@ workers handed the same row, exactly one changes it and sends; the other is told
 worker got there first" and stops. Sending happens after the claim committed and before the
 outcome is written, with no transaction open (no network I/O inside ``atomic()``).
 
-Where a duplicate remains possible: the provider accepted the message and the worker dies (or
-loses the database) before the single UPDATE that marks the row sent commits. The row stays
-``sending``; after the claim timeout the next scan re-opens it and it is sent again. That window
-is one database write wide. Closing it would need the provider to deduplicate on a key we send,
-which Slack incoming webhooks and SMTP do not offer.
+Where a duplicate remains possible: the worker dies (or loses the database) after the provider
+received the request and before the UPDATE that marks the row sent commits. That window is the
+whole HTTP (or SMTP) round trip plus one database write: a provider that holds a fully received
+request for 300 ms may act on it although the worker never hears the answer. The row stays
+``sending``; after the claim timeout the next scan re-opens it, flagged ``possible_duplicate``,
+and its resend is recorded as such (on the row and in the audit event). Every message carries
+the reminder's stable ``idempotency_key`` (email ``Message-ID``, the Slack footer) so a receiver
+that deduplicates can drop the second copy; Slack incoming webhooks and plain SMTP do not.
 
 Transient or permanent is decided by the transport (``TransportError.permanent``), not here.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,11 +55,13 @@ class Outcome(models.TextChoices):
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What one delivery attempt did; ``retry_in`` (seconds) is set for ``RETRY`` only."""
+    """What one delivery attempt did; ``retry_in`` (seconds, counted from ``failed_at``, the
+    moment the provider's failure was known) is set for ``RETRY`` only."""
 
     outcome: Outcome
     retry_in: float | None = None
     error: str = ""
+    failed_at: datetime | None = None
 
 
 def reminder_claim(*, reminder_id: int, now: datetime) -> bool:
@@ -77,7 +83,9 @@ def reminder_claim(*, reminder_id: int, now: datetime) -> bool:
     return claimed == 1
 
 
-def reminder_deliver(*, reminder_id: int, now: datetime) -> DeliveryResult:
+def reminder_deliver(
+    *, reminder_id: int, now: datetime, clock: Callable[[], datetime] | None = None
+) -> DeliveryResult:
     """Claim, send and record one reminder; never raises for a delivery failure.
 
     Returns ``NOT_CLAIMED`` when another worker got there first (or the row is gone, done or
@@ -85,7 +93,9 @@ def reminder_deliver(*, reminder_id: int, now: datetime) -> DeliveryResult:
     ``REMINDER_SENT``); ``RETRY`` with ``retry_in`` for a transient failure with attempts left
     (the row is pending again, not claimable before then); ``FAILED`` for a permanent failure or
     the last attempt (audited ``REMINDER_FAILED``). ``now`` is the attempt's time: claim, send
-    and outcome are stamped with it.
+    and outcome are stamped with it. A retry is counted from the moment the failure was known,
+    read from ``clock`` after the send (a send may have waited out rate limits for seconds);
+    without a clock, from ``now``.
     """
     if not reminder_claim(reminder_id=reminder_id, now=now):
         logger.info("reminder %s not claimed: another worker got there first", reminder_id)
@@ -112,7 +122,7 @@ def reminder_deliver(*, reminder_id: int, now: datetime) -> DeliveryResult:
             message=exc.message,
             permanent=exc.permanent,
             retry_after=exc.retry_after,
-            now=now,
+            now=clock() if clock is not None else now,
         )
     except Exception as exc:
         # Not a provider's answer: a bug or an environment problem. Log where it happened but
@@ -128,7 +138,7 @@ def reminder_deliver(*, reminder_id: int, now: datetime) -> DeliveryResult:
             message=f"Unexpected error ({type(exc).__name__}); see the worker log.",
             permanent=False,
             retry_after=None,
-            now=now,
+            now=clock() if clock is not None else now,
         )
     reminder_mark_sent(reminder=reminder, now=now)
     return DeliveryResult(Outcome.SENT)
@@ -213,16 +223,20 @@ def _after_failure(
     if not reopened:  # cancelled or re-opened meanwhile: nothing left for this attempt to do
         return DeliveryResult(Outcome.CANCELLED, error=message)
     logger.info("reminder %s: transient failure, retry in %.0f s: %s", reminder.pk, delay, message)
-    return DeliveryResult(Outcome.RETRY, retry_in=delay, error=message)
+    return DeliveryResult(Outcome.RETRY, retry_in=delay, error=message, failed_at=now)
 
 
 def _details(reminder: Reminder) -> dict[str, Any]:
     """Audit details: metadata only (never a webhook URL or token)."""
-    return {
+    details: dict[str, Any] = {
         "channel": reminder.channel.name,
         "channel_kind": reminder.channel.kind,
         "threshold": reminder.threshold,
         "attempts": reminder.attempts,
         "credential": str(reminder.credential_id),
         "hint": reminder.credential.hint,
+        "idempotency_key": reminder.idempotency_key,
     }
+    if reminder.possible_duplicate:
+        details["possible_duplicate"] = True
+    return details

@@ -94,6 +94,7 @@ def reminder_notification(*, reminder: Reminder, now: datetime) -> Notification:
         "due": due,
         "rotate_url": rotate_url(integration),
         "threshold": reminder.threshold,
+        "idempotency_key": reminder.idempotency_key,
     }
     return _render("reminder", context)
 
@@ -127,6 +128,7 @@ def _render(name: str, context: dict[str, Any]) -> Notification:
         html=html,
         slack_blocks=slack["blocks"],
         slack_text=slack["text"],
+        idempotency_key=context.get("idempotency_key", ""),
     )
 
 

@@ -9,6 +9,9 @@ from django.db.models import Q
 
 from keyvault.models import Credential, EncryptedFieldsMixin, Integration
 
+#: Namespace of reminder idempotency keys (uuid5 of credential/threshold/channel).
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0c2a9e-7d1b-4c3e-9a8f-6b2d1e0c4a7f")
+
 
 class ChannelKind(models.TextChoices):
     SLACK = "slack", "Slack (incoming webhook)"
@@ -78,6 +81,15 @@ class Reminder(models.Model):
     next_attempt_at = models.DateTimeField(
         null=True, blank=True, help_text="After a transient failure: not retried before this"
     )
+    enqueued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its id was last handed to the broker (empty: not since it was opened)",
+    )
+    possible_duplicate = models.BooleanField(
+        default=False,
+        help_text="Sent again after an attempt whose outcome is unknown (its worker died)",
+    )
 
     class Meta:
         constraints = [
@@ -95,6 +107,13 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.credential_id} T{self.threshold} -> {self.channel_id} ({self.status})"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable for the reminder (credential, threshold, channel) whatever its attempts: sent
+        with every message so a receiver that deduplicates can drop a resend."""
+        name = f"{self.credential_id}/{self.threshold}/{self.channel_id}"
+        return f"kvr_{uuid.uuid5(_IDEMPOTENCY_NAMESPACE, name).hex}"
 
 
 class ScanHeartbeat(models.Model):

@@ -31,7 +31,7 @@ from alerts.models import Reminder, ReminderStatus
 #: values (``created_at`` the one parameter).
 _PAIR_COLUMNS = ("credential_id", "channel_id")
 _ROW_COLUMNS = ("threshold", "status", "due_at")
-_FIXED = {"attempts": "0", "last_error": "''"}
+_FIXED = {"attempts": "0", "last_error": "''", "possible_duplicate": "FALSE"}
 
 
 def _field(name: str) -> models.Field[object, object]:

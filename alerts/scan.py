@@ -1,9 +1,12 @@
 """Reminder outbox writes: the scan that fills it, and cancelling a retired credential's rows.
 
-The outbox (``Reminder`` rows) is the record of what is owed, not the broker: every scan
-re-enqueues rows still pending and re-opens deliveries whose worker died mid-send, so a lost
-broker message (the filesystem broker never redelivers; Redis loses unacknowledged work when it
-restarts without persistence) delays a reminder by at most one scan period, never loses it.
+The outbox (``Reminder`` rows) is the record of what is owed, not the broker. A pending row is
+handed to the broker once (``enqueued_at``); a scan hands it again only when that message must
+be lost: it was never sent (broker down), or it should have run more than the claim timeout
+ago (the filesystem broker never redelivers; Redis loses queued work when it restarts without
+persistence). So broker messages never outnumber pending rows, and a lost message delays a
+reminder by at most the claim timeout plus a scan period, never loses it. Deliveries whose
+worker died mid-send are re-opened and flagged ``possible_duplicate``.
 
 Delivery itself (claim, send, record) lives in ``alerts.delivery``.
 """
@@ -22,6 +25,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from alerts import policy
@@ -96,7 +100,7 @@ def reminders_scan(*, now: datetime, enqueue: bool = True) -> ScanResult:
         queued = _pending_due(now=now)
         ScanHeartbeat.objects.filter(pk=1).update(last_scan_at=now, last_queued=len(queued))
         if enqueue and queued:
-            transaction.on_commit(partial(deliveries_enqueue, ids=[q.id for q in queued]))
+            transaction.on_commit(partial(deliveries_enqueue, ids=[q.id for q in queued], now=now))
     result = ScanResult(
         scanned_at=now,
         candidates=candidates,
@@ -112,15 +116,17 @@ def reminders_scan(*, now: datetime, enqueue: bool = True) -> ScanResult:
     return result
 
 
-def deliveries_enqueue(*, ids: Sequence[int]) -> int:
-    """Send each id to the delivery task; returns how many were handed to the broker.
+def deliveries_enqueue(*, ids: Sequence[int], now: datetime) -> int:
+    """Send each id to the delivery task and record ``enqueued_at``; returns how many were
+    handed to the broker.
 
     Only ids travel: the task loads the row. When the broker is unreachable the rest are left
-    pending in the outbox for the next scan, rather than failing the scan that recorded them.
+    pending (not marked enqueued) for the next scan, rather than failing the scan that
+    recorded them.
     """
     from alerts.tasks import deliver_reminder  # the tasks module imports this one
 
-    sent = 0
+    sent: list[int] = []
     for reminder_id in ids:
         try:
             deliver_reminder.delay(reminder_id)
@@ -128,11 +134,21 @@ def deliveries_enqueue(*, ids: Sequence[int]) -> int:
             logger.warning(
                 "broker unavailable (%s): %d reminders stay pending for the next scan",
                 type(exc).__name__,
-                len(ids) - sent,
+                len(ids) - len(sent),
             )
             break
-        sent += 1
-    return sent
+        sent.append(reminder_id)
+    reminders_mark_enqueued(ids=sent, now=now)
+    return len(sent)
+
+
+def reminders_mark_enqueued(*, ids: Sequence[int], now: datetime) -> int:
+    """Record that the ids of these pending rows were handed to the broker at ``now``."""
+    if not ids:
+        return 0
+    return Reminder.objects.filter(pk__in=ids, status=ReminderStatus.PENDING).update(
+        enqueued_at=now
+    )
 
 
 def reminders_cancel(*, credential: Credential) -> int:
@@ -273,7 +289,13 @@ def _stale_claims_reopen(*, now: datetime) -> int:
     ``alerts.delivery``: the window is the one database write after the provider's answer)."""
     return Reminder.objects.filter(
         _stale_claims(now=now), attempts__lt=settings.KEYVAULT_REMINDER_MAX_ATTEMPTS
-    ).update(status=ReminderStatus.PENDING, next_attempt_at=None, last_error=STALE_CLAIM_MESSAGE)
+    ).update(
+        status=ReminderStatus.PENDING,
+        next_attempt_at=None,
+        enqueued_at=None,
+        possible_duplicate=True,
+        last_error=STALE_CLAIM_MESSAGE,
+    )
 
 
 def _pending_superseded() -> int:
@@ -302,11 +324,21 @@ def _pending_of_retired_cancelled() -> int:
 
 
 def _pending_due(*, now: datetime) -> list[QueuedReminder]:
-    """Pending rows whose backoff (if any) is over, oldest first."""
+    """Pending rows whose backoff (if any) is over and that have no live broker message,
+    oldest first.
+
+    A row's message is live until the claim timeout after it was due to run: after it was
+    enqueued, or after its retry time when a retry was scheduled.
+    """
+    lost_before = now - timedelta(seconds=settings.KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS)
     return [
         QueuedReminder(id=pk, integration=name, channel=channel, threshold=threshold)
-        for pk, name, channel, threshold in Reminder.objects.filter(
+        for pk, name, channel, threshold in Reminder.objects.annotate(
+            message_due_at=Greatest("enqueued_at", Coalesce("next_attempt_at", "enqueued_at"))
+        )
+        .filter(
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            Q(enqueued_at__isnull=True) | Q(message_due_at__lt=lost_before),
             status=ReminderStatus.PENDING,
         )
         .order_by("id")

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts.delivery import reminder_deliver
-from alerts.scan import reminders_scan
+from alerts.scan import reminders_mark_enqueued, reminders_scan
 
 #: Hard limit for one delivery, below the claim timeout: a send hung past it is killed (and its
 #: claim re-opened by a later scan) rather than finishing after another worker re-sent it.
@@ -33,10 +33,13 @@ def scan_reminders() -> dict[str, int]:
     time_limit=DELIVERY_TIME_LIMIT,
 )
 def deliver_reminder(self: Any, reminder_id: int) -> str:
-    """Deliver one outbox row; a transient failure is retried after the service's backoff."""
-    result = reminder_deliver(reminder_id=int(reminder_id), now=timezone.now())
-    if result.retry_in is not None:
+    """Deliver one outbox row; a transient failure is retried after the service's backoff,
+    counted from the moment the failure was known."""
+    result = reminder_deliver(reminder_id=int(reminder_id), now=timezone.now(), clock=timezone.now)
+    if result.retry_in is not None and result.failed_at is not None:
+        # The countdown runs from now, a moment after the failure: never sooner than asked.
         # If this publish fails (broker down), the row is pending with its backoff recorded
-        # and the next scan re-enqueues it.
+        # and a scan re-enqueues it once the claim timeout after its retry time has passed.
+        reminders_mark_enqueued(ids=[int(reminder_id)], now=result.failed_at)
         raise self.retry(countdown=result.retry_in)
     return str(result.outcome)

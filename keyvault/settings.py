@@ -289,8 +289,9 @@ else:
 # - cancel_long_running_tasks_on_connection_loss=False: a send in progress when the broker
 #   connection drops runs to completion and records its outcome in the outbox; cancelling it
 #   could stop it after the provider accepted the message but before the row was marked sent.
-# None of this is the record of what is owed: the reminder outbox in the database is, and each
-# scan re-enqueues what is still pending (the filesystem broker never redelivers).
+# None of this is the record of what is owed: the reminder outbox in the database is, and a
+# scan re-enqueues a pending row whose message was never sent or must have been lost (the
+# filesystem broker never redelivers; see alerts.scan).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

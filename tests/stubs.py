@@ -24,7 +24,8 @@ empty the default answer, 200 ``ok``, is used):
 - ``Reply(status, headers, body, hold=True)`` to keep that request open until ``release()``.
 
 ``hold()`` makes every request from now on wait until ``release()`` (for timeouts and for
-killing a worker mid-send); ``wait_for_requests(n)`` blocks until n requests have arrived.
+killing a worker mid-send); ``delay = 0.3`` makes every answer take that long (a slow
+provider); ``wait_for_requests(n)`` blocks until n requests have arrived.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if reply.hold or stub._holding:
             stub._wait_released()
+        if stub.delay:
+            time.sleep(stub.delay)
         payload = reply.text.encode("utf-8")
         try:
             self.send_response(reply.status)
@@ -152,6 +155,8 @@ class SlackStub:
         self._arrived = threading.Condition(self._lock)
         self._released = threading.Event()
         self._holding = False
+        #: Seconds every answer takes (a slow provider); 0 answers at once.
+        self.delay = 0.0
         self._server: _StubHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

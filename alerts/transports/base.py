@@ -30,6 +30,8 @@ class Notification:
     html: str
     slack_blocks: list[dict[str, Any]]
     slack_text: str
+    #: Stable per reminder (``Reminder.idempotency_key``); empty for a test notification.
+    idempotency_key: str = ""
 
 
 class TransportError(Exception):

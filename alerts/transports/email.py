@@ -13,6 +13,7 @@ import re
 import smtplib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -43,6 +44,12 @@ def split_addresses(raw: str) -> list[str]:
             seen.add(address.lower())
             out.append(address)
     return out
+
+
+def message_id(key: str) -> str:
+    """An RFC 5322 Message-ID for a reminder key, under the site's host name."""
+    host = urlsplit(settings.SITE_URL).hostname or "keyvault.invalid"
+    return f"<{key}@{host}>"
 
 
 class EmailTransport(Transport):
@@ -99,6 +106,10 @@ class EmailTransport(Transport):
                 "X-Auto-Response-Suppress": "All",
             },
         )
+        if notification.idempotency_key:
+            # The same Message-ID on every attempt: a mail system that deduplicates on it
+            # delivers a resend once.
+            message.extra_headers["Message-ID"] = message_id(notification.idempotency_key)
         message.attach_alternative(notification.html, "text/html")
         try:
             message.send(fail_silently=False)

@@ -16,13 +16,19 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from django.utils import timezone
 
+from alerts.models import Channel
+from keyvault.models import Credential
 from tests.alerts.outbox_helpers import database_url_for_subprocess, free_port
+from tests.factories import MakeCredential, email_channel_make, slack_channel_make
+from tests.stubs import SlackStub
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -247,3 +253,36 @@ def celery(
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
             print(manager.logs())
+
+
+@pytest.fixture
+def channels(transactional_db: Any, slack: SlackStub) -> Callable[..., None]:
+    """Replace every channel by a default Slack channel on the stub (and, asked, an email one)."""
+
+    def make(*, email: bool = False) -> None:
+        Channel.objects.all().delete()
+        slack_channel_make(name="#it-ops", url=slack.webhook_url())
+        if email:
+            email_channel_make(name="IT ops (email)", recipients="it-ops@example.com")
+
+    return make
+
+
+@pytest.fixture
+def expiring(make_credential: MakeCredential) -> Callable[..., Credential]:
+    """A current credential that expires ``days`` from now (the real clock: the processes
+    under test read it)."""
+
+    def make(*, days: int, name: str = "Atlassian Cloud (acme)") -> Credential:
+        now = timezone.now()
+        expires_at = now + timedelta(days=days, hours=1)
+        credential, _ = make_credential(
+            name=name,
+            expires_at=expires_at,
+            issued_at=expires_at - timedelta(days=365),
+            now=now,
+            owner="IT ops",
+        )
+        return credential
+
+    return make

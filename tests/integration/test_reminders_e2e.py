@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,10 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from alerts.models import Channel, Reminder, ReminderStatus
+from alerts.models import Reminder, ReminderStatus
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState
 from keyvault.rotation.services import credential_rotate, rotation_secret_clean
-from tests.factories import MakeCredential, email_channel_make, new_token, slack_channel_make
+from tests.factories import new_token
 from tests.integration.conftest import FAST, Celery, RedisServer
 from tests.stubs import Reply, SlackStub, SmtpStub
 
@@ -28,39 +27,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 BEAT_PERIOD = float(FAST["KEYVAULT_SCAN_INTERVAL_SECONDS"])
 SETTLE_SECONDS = 2.5  # a few scan periods, to see that nothing more arrives
-
-
-@pytest.fixture
-def channels(transactional_db: Any, slack: SlackStub) -> Callable[..., None]:
-    """Replace every channel by a default Slack channel on the stub (and, asked, an email one)."""
-
-    def make(*, email: bool = False) -> None:
-        Channel.objects.all().delete()
-        slack_channel_make(name="#it-ops", url=slack.webhook_url())
-        if email:
-            email_channel_make(name="IT ops (email)", recipients="it-ops@example.com")
-
-    return make
-
-
-@pytest.fixture
-def expiring(make_credential: MakeCredential) -> Callable[..., Credential]:
-    """A current credential that expires ``days`` from now (the real clock: the processes
-    under test read it)."""
-
-    def make(*, days: int, name: str = "Atlassian Cloud (acme)") -> Credential:
-        now = timezone.now()
-        expires_at = now + timedelta(days=days, hours=1)
-        credential, _ = make_credential(
-            name=name,
-            expires_at=expires_at,
-            issued_at=expires_at - timedelta(days=365),
-            now=now,
-            owner="IT ops",
-        )
-        return credential
-
-    return make
 
 
 def statuses(credential: Credential) -> dict[int, str]:
@@ -141,7 +107,13 @@ def test_a_worker_killed_mid_send_is_replaced_and_the_reminder_is_sent_once(
     assert len(slack.requests) == 2
     row.refresh_from_db()
     assert (row.status, row.attempts) == (ReminderStatus.SENT, 2)
-    assert AuditEvent.objects.filter(action=AuditAction.REMINDER_SENT).count() == 1
+    # The first attempt's outcome was never known: the resend says it may be a duplicate.
+    assert row.possible_duplicate is True
+    sent = AuditEvent.objects.get(action=AuditAction.REMINDER_SENT)
+    assert sent.details["possible_duplicate"] is True
+    # Both requests carried the same reminder key, for a receiver that deduplicates.
+    assert row.idempotency_key in slack.requests[0].text
+    assert row.idempotency_key in slack.requests[1].text
 
 
 def test_a_reminder_owed_while_redis_was_down_arrives_after_it_returns(

@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if deliver:
             self.stdout.write(f"{total} reminders delivering here:")
         else:
-            handed = deliveries_enqueue(ids=[q.id for q in result.queued])
+            handed = deliveries_enqueue(ids=[q.id for q in result.queued], now=now)
             note = ""
             if handed < total:
                 note = (

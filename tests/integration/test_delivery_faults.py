@@ -1,0 +1,147 @@
+"""Delivery under faults with real processes: a real Celery worker and beat on a private
+redis-server, Slack as a local HTTP stub. Times are measured at the stub."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+import redis
+
+from alerts.models import Reminder, ReminderStatus
+from keyvault.models import AuditAction, AuditEvent, Credential
+from tests.integration.conftest import FAST, ROOT, Celery, RedisServer
+from tests.stubs import SlackStub
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+BEAT_PERIOD = float(FAST["KEYVAULT_SCAN_INTERVAL_SECONDS"])
+
+
+def _delivery_messages(queue: redis.Redis) -> int:
+    """Delivery task messages in the broker: waiting in the default queue (beat's scans share
+    it) or taken by a worker and not yet acknowledged (a retry waiting for its countdown)."""
+    waiting = [json.loads(raw) for raw in queue.lrange("celery", 0, -1)]
+    taken = [json.loads(raw)[0] for raw in queue.hvals("unacked")]
+    return sum(
+        m.get("headers", {}).get("task") == "alerts.tasks.deliver_reminder" for m in waiting + taken
+    )
+
+
+def _open_reminders() -> int:
+    """Reminders still owed: waiting (pending) or being sent (their message is taken)."""
+    return Reminder.objects.filter(
+        status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]
+    ).count()
+
+
+def test_scans_repeated_while_no_worker_runs_leave_one_message_per_reminder(
+    redis_server: RedisServer,  # before celery: stopped after the processes that use it
+    celery: Celery,
+    channels: Callable[..., None],
+    expiring: Callable[..., Credential],
+    slack: SlackStub,
+) -> None:
+    channels()
+    owed = 10
+    for i in range(owed):
+        expiring(days=7, name=f"Integration {i}")
+    # A claim timeout longer than the test: no message may count as lost and be sent again.
+    env = celery.env(
+        CELERY_BROKER_URL=redis_server.url, KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS="120"
+    )
+    for _ in range(4):  # four scans while the workers are down
+        subprocess.run(
+            [sys.executable, "manage.py", "scan_expiring"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    queue = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    assert _delivery_messages(queue) == owed
+    queue.close()
+
+    celery.worker(CELERY_BROKER_URL=redis_server.url)
+    slack.wait_for_requests(owed, timeout=60)
+    time.sleep(2 * BEAT_PERIOD)
+
+    assert len(slack.requests) == owed
+    assert Reminder.objects.filter(status=ReminderStatus.SENT).count() == owed
+
+
+def test_rate_limited_attempts_never_come_sooner_than_retry_after(
+    redis_server: RedisServer,  # before celery: stopped after the processes that use it
+    celery: Celery,
+    channels: Callable[..., None],
+    expiring: Callable[..., Credential],
+    slack: SlackStub,
+) -> None:
+    channels()
+    expiring(days=7)
+    slack.script(*[(429, {"Retry-After": "2"})] * 5, 200)
+    broker = {"CELERY_BROKER_URL": redis_server.url}
+    celery.worker(**broker)
+    celery.beat(**broker)
+
+    requests = slack.wait_for_requests(6, timeout=90)
+
+    gaps = [b.received_at - a.received_at for a, b in itertools.pairwise(requests)]
+    assert all(gap >= 2.0 for gap in gaps), gaps
+    time.sleep(3 * BEAT_PERIOD)
+    assert len(slack.requests) == 6  # delivered once, then nothing more
+    row = Reminder.objects.get(threshold=7)
+    assert row.status == ReminderStatus.SENT
+    assert AuditEvent.objects.filter(action=AuditAction.REMINDER_SENT).count() == 1
+
+
+def test_after_a_broker_outage_messages_never_outnumber_open_reminders(
+    redis_server: RedisServer,  # before celery: stopped after the processes that use it
+    celery: Celery,
+    channels: Callable[..., None],
+    expiring: Callable[..., Credential],
+    slack: SlackStub,
+) -> None:
+    channels()
+    # A slow provider, so reminders wait in the queue across several scans; the claim timeout
+    # is longer than that wait (a message older than it would count as lost).
+    slack.delay = 0.3
+    owed = 20
+    broker = {
+        "CELERY_BROKER_URL": redis_server.url,
+        "KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS": "60",
+    }
+    worker = celery.worker(**broker)
+    celery.beat(**broker)
+    redis_server.stop()
+    for i in range(owed):
+        expiring(days=7, name=f"Integration {i}")
+    time.sleep(3 * BEAT_PERIOD)  # scans record the reminders but cannot hand them over
+    redis_server.start()
+    queue = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    samples: list[tuple[int, int]] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if worker.exited:  # see test_reminders_e2e: Celery may exit when the broker drops
+            worker = celery.worker(**broker)
+        # Open rows first, then the broker: a message acknowledged between the two reads can
+        # only make the broker look emptier, never fuller.
+        open_rows = _open_reminders()
+        samples.append((_delivery_messages(queue), open_rows))
+        if Reminder.objects.filter(status=ReminderStatus.SENT).count() == owed:
+            break
+        time.sleep(0.05)
+    queue.close()
+
+    assert Reminder.objects.filter(status=ReminderStatus.SENT).count() == owed
+    assert max(length for length, _ in samples) > 0, "the queue was never seen holding work"
+    assert all(messages <= open_rows for messages, open_rows in samples), [
+        s for s in samples if s[0] > s[1]
+    ][:5]
+    assert len(slack.requests) == owed
