@@ -1,6 +1,10 @@
-"""Compliance figures: how rotations went over the last 12 months, what is expired now, and
-which of the coming months (this one and the next twelve) are crowded with expiries (drawn as
-server-side SVG).
+"""Compliance figures for a date range: how credentials were retired (rotated or revoked), which
+of them had already expired — late, with their days lapsed — what is expired now, and the
+expiry timeline (``keyvault.audit.timeline``).
+
+A credential counts as late when it was retired after the moment it expired, however briefly:
+a key revoked after sitting expired for 7 days is late with 7 days lapsed, even though it was
+never rotated. Days lapsed are whole days or part-days from expiry to retirement.
 
 Everything is computed from one ``now`` in a constant number of queries (aggregates in the
 database), whatever the number of integrations; the per-integration table is paged.
@@ -8,41 +12,100 @@ database), whatever the number of integrations; the per-integration table is pag
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Count, Min, Q
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from keyvault.models import Credential, CredentialState, Integration, Rotation
+from keyvault.audit.timeline import TimelineMonth, expiry_timeline, timeline_svg
+from keyvault.models import Credential, CredentialState, Integration
 from keyvault.vault.expiry import local_midnight
 
-#: The current month and the twelve after it: a key issued today (expiring in a year, the
-#: usual lifetime) lands on the timeline.
-TIMELINE_MONTHS = 13
-NAMES_PER_MONTH = 5
 PAGE_SIZE = 100
 EXPIRED_SHOWN = 50
+RANGE_MONTHS = 12
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
-class RotationFigures:
-    """Rotations in a window: how many, how many before expiry, mean and worst lead time."""
+class DateRange:
+    """Local calendar days, both ends included."""
+
+    start: date
+    end: date
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The first instant of ``start`` and of the day after ``end``; None for an end the
+        calendar (or the time zone) cannot express, which then leaves that side open."""
+        try:
+            lower: datetime | None = local_midnight(self.start)
+        except OverflowError:
+            lower = None
+        try:
+            upper: datetime | None = local_midnight(self.end + _DAY)
+        except OverflowError:
+            upper = None
+        return lower, upper
+
+    def as_details(self) -> dict[str, str]:
+        """The range as JSON-ready metadata (recorded with each export)."""
+        return {"date_from": self.start.isoformat(), "date_to": self.end.isoformat()}
+
+
+def months_ending(end: date, *, months: int = RANGE_MONTHS) -> DateRange:
+    """The ``months`` up to ``end``: from the same day ``months`` earlier (clamped to the end
+    of a shorter month, and to the first day of the calendar) to ``end``."""
+    y, m = divmod(end.year * 12 + end.month - 1 - months, 12)
+    if y < date.min.year:
+        return DateRange(start=date.min, end=end)
+    following = date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1)
+    last_day = (following - date(y, m + 1, 1)).days
+    return DateRange(start=date(y, m + 1, min(end.day, last_day)), end=end)
+
+
+def default_range(*, now: datetime) -> DateRange:
+    """The 12 months up to the local day of ``now``."""
+    return months_ending(timezone.localtime(now).date())
+
+
+@dataclass(frozen=True)
+class RetirementFigures:
+    """Credentials retired in a range: how many, how (rotated or revoked), how many late and by
+    how much, and the rotations' lead times (days before expiry; negative = late)."""
 
     count: int
-    on_time: int
+    rotated: int
+    revoked: int
+    late: int
+    worst_lapse_days: int | None  # the longest a late one sat expired
+    mean_lapse_days: float | None  # over the late ones
     mean_lead_days: float | None
     worst_lead_days: int | None
 
     @property
+    def on_time(self) -> int:
+        return self.count - self.late
+
+    @property
     def on_time_share(self) -> float | None:
-        """Share rotated before the old credential expired (0..1); None without rotations."""
+        """Share retired before it expired (0..1); None when nothing was retired."""
         return self.on_time / self.count if self.count else None
 
     @property
@@ -51,35 +114,31 @@ class RotationFigures:
         return None if share is None else round(share * 100)
 
 
-_NO_ROTATIONS = RotationFigures(0, 0, None, None)
+NO_RETIREMENTS = RetirementFigures(0, 0, 0, 0, None, None, None, None)
+
+
+def lapsed_days(lapse: timedelta | None) -> int:
+    """Days (a part-day counts as one) a credential sat expired before it was retired; 0 when
+    it was retired in time."""
+    if lapse is None or lapse <= timedelta(0):
+        return 0
+    return math.ceil(lapse / _DAY)
 
 
 @dataclass(frozen=True)
 class IntegrationRow:
     integration: Integration
-    rotations: RotationFigures
+    retirements: RetirementFigures
     current_expires_at: datetime | None
     expired: bool  # its current credential has expired
     has_current: bool
 
 
 @dataclass(frozen=True)
-class TimelineMonth:
-    start: date
-    count: int
-    names: list[str]  # the first few, soonest first
-    crowded: bool
-
-    @property
-    def label(self) -> str:
-        return self.start.strftime("%b %Y")
-
-
-@dataclass(frozen=True)
 class ComplianceSummary:
     now: datetime
-    since: datetime
-    overall: RotationFigures
+    range: DateRange
+    overall: RetirementFigures
     page: Page[Integration]
     rows: list[IntegrationRow]  # the integrations of ``page``
     expired_count: int
@@ -91,54 +150,69 @@ class ComplianceSummary:
         return timeline_svg(self.timeline)
 
 
-def _months_ago(moment: datetime, months: int) -> datetime:
-    """The same local day and time ``months`` earlier (clamped to the month's last day)."""
-    local = timezone.localtime(moment)
-    y, m = divmod(local.year * 12 + local.month - 1 - months, 12)
-    day = min(local.day, _month_length(y, m + 1))
-    return local.replace(year=y, month=m + 1, day=day)
-
-
-def _month_length(year: int, month: int) -> int:
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    return (nxt - date(year, month, 1)).days
-
-
-def _add_months(day: date, months: int) -> date:
-    y, m = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(y, m + 1, 1)
+def retired_in_range(*, date_range: DateRange) -> QuerySet[Credential]:
+    """Credentials rotated away (superseded) or revoked within ``date_range``, annotated with
+    ``retired_at`` and ``lapse`` (retirement minus expiry: positive when it was late)."""
+    lower, upper = date_range.bounds()
+    qs = Credential.objects.filter(
+        state__in=(CredentialState.SUPERSEDED, CredentialState.REVOKED)
+    ).annotate(
+        retired_at=Coalesce("superseded_at", "revoked_at"),
+        lapse=ExpressionWrapper(
+            Coalesce("superseded_at", "revoked_at") - F("expires_at"),
+            output_field=DurationField(),
+        ),
+    )
+    if lower is not None:
+        qs = qs.filter(retired_at__gte=lower)
+    if upper is not None:
+        qs = qs.filter(retired_at__lt=upper)
+    return qs
 
 
 def _figures() -> dict[str, Any]:
+    late = Q(retired_at__gt=F("expires_at"))
     return {
         "count": Count("id"),
-        "on_time": Count("id", filter=Q(lead_time_days__gte=0)),
-        "mean": Avg("lead_time_days"),
-        "worst": Min("lead_time_days"),
+        "rotated": Count("id", filter=Q(state=CredentialState.SUPERSEDED)),
+        "revoked": Count("id", filter=Q(state=CredentialState.REVOKED)),
+        "late": Count("id", filter=late),
+        "worst_lapse": Max("lapse", filter=late),
+        "mean_lapse": Avg("lapse", filter=late),
+        "mean_lead": Avg("rotated_to__lead_time_days"),
+        "worst_lead": Min("rotated_to__lead_time_days"),
     }
 
 
-def _as_figures(values: Mapping[str, Any]) -> RotationFigures:
+def _as_figures(values: Mapping[str, Any]) -> RetirementFigures:
     if not values.get("count"):
-        return _NO_ROTATIONS
-    mean = values["mean"]
-    return RotationFigures(
+        return NO_RETIREMENTS
+    mean_lead, mean_lapse = values["mean_lead"], values["mean_lapse"]
+    return RetirementFigures(
         count=values["count"],
-        on_time=values["on_time"],
-        mean_lead_days=round(float(mean), 1) if mean is not None else None,
-        worst_lead_days=values["worst"],
+        rotated=values["rotated"],
+        revoked=values["revoked"],
+        late=values["late"],
+        worst_lapse_days=lapsed_days(values["worst_lapse"]) if values["late"] else None,
+        mean_lapse_days=round(mean_lapse / _DAY, 1) if mean_lapse is not None else None,
+        mean_lead_days=round(float(mean_lead), 1) if mean_lead is not None else None,
+        worst_lead_days=values["worst_lead"],
     )
 
 
 def compliance_summary(
-    *, now: datetime, page_number: str | int | None = None, per_page: int = PAGE_SIZE
+    *,
+    now: datetime,
+    date_range: DateRange | None = None,
+    page_number: str | int | None = None,
+    per_page: int = PAGE_SIZE,
 ) -> ComplianceSummary:
-    """Rotation figures for the 12 months before ``now`` (overall, and per integration for one
-    page of integrations by name), the integrations whose current credential has expired at
-    ``now``, and the expiry timeline from the current month to the same month next year."""
-    since = _months_ago(now, 12)
-    recent = Rotation.objects.filter(rotated_at__gt=since, rotated_at__lte=now)
-    overall = _as_figures(recent.aggregate(**_figures()))
+    """Retirement figures for ``date_range`` (default: the 12 months before ``now``), overall
+    and per integration for one page of integrations by name; the integrations whose current
+    credential has expired at ``now``; and the expiry timeline from the current month on."""
+    date_range = date_range or default_range(now=now)
+    retired = retired_in_range(date_range=date_range)
+    overall = _as_figures(retired.aggregate(**_figures()))
     page = Paginator(
         Integration.objects.only("id", "name", "provider").order_by("name"), per_page
     ).get_page(page_number)
@@ -146,7 +220,7 @@ def compliance_summary(
     ids = [i.pk for i in integrations]
     figures = {
         row["integration_id"]: _as_figures(row)
-        for row in recent.filter(integration_id__in=ids)
+        for row in retired.filter(integration_id__in=ids)
         .values("integration_id")
         .annotate(**_figures())
         .order_by()
@@ -155,17 +229,17 @@ def compliance_summary(
     expiry = dict(
         current.filter(integration_id__in=ids).values_list("integration_id", "expires_at")
     )
-    rows = [_row(i, figures.get(i.pk, _NO_ROTATIONS), expiry.get(i.pk), now) for i in integrations]
+    rows = [_row(i, figures.get(i.pk, NO_RETIREMENTS), expiry.get(i.pk), now) for i in integrations]
     expired_qs = current.filter(expires_at__lte=now).select_related("integration")
     expired = [
-        _row(c.integration, _NO_ROTATIONS, c.expires_at, now)
+        _row(c.integration, NO_RETIREMENTS, c.expires_at, now)
         for c in expired_qs.only(
             "expires_at", "integration__id", "integration__name", "integration__provider"
         ).order_by("expires_at")[:EXPIRED_SHOWN]
     ]
     return ComplianceSummary(
         now=now,
-        since=since,
+        range=date_range,
         overall=overall,
         page=page,
         rows=rows,
@@ -177,129 +251,14 @@ def compliance_summary(
 
 def _row(
     integration: Integration,
-    rotations: RotationFigures,
+    retirements: RetirementFigures,
     expires_at: datetime | None,
     now: datetime,
 ) -> IntegrationRow:
     return IntegrationRow(
         integration=integration,
-        rotations=rotations,
+        retirements=retirements,
         current_expires_at=expires_at,
         expired=expires_at is not None and expires_at <= now,
         has_current=expires_at is not None,
-    )
-
-
-def expiry_timeline(*, now: datetime, months: int = TIMELINE_MONTHS) -> list[TimelineMonth]:
-    """Current credentials expiring in each of ``months`` local calendar months, starting with
-    the month of ``now``. A month is crowded when it holds at least two and half again the
-    average of the busy months."""
-    tz = timezone.get_current_timezone()
-    first = timezone.localtime(now).date().replace(day=1)
-    starts = [_add_months(first, i) for i in range(months + 1)]
-    bounds = [local_midnight(d, tz) for d in starts]
-    window = Credential.objects.filter(
-        state=CredentialState.CURRENT, expires_at__gte=bounds[0], expires_at__lt=bounds[-1]
-    )
-    counts = {
-        timezone.localtime(row["month"], tz).date(): row["n"]
-        for row in window.annotate(month=TruncMonth("expires_at", tzinfo=tz))
-        .values("month")
-        .annotate(n=Count("id"))
-        .order_by()
-    }
-    busy = [n for n in counts.values() if n]
-    threshold = max(2.0, 1.5 * sum(busy) / len(busy)) if busy else float("inf")
-    timeline = []
-    for i, start in enumerate(starts[:-1]):
-        count = counts.get(start, 0)
-        names = (
-            list(
-                window.filter(expires_at__gte=bounds[i], expires_at__lt=bounds[i + 1])
-                .order_by("expires_at")
-                .values_list("integration__name", flat=True)[:NAMES_PER_MONTH]
-            )
-            if count
-            else []
-        )
-        timeline.append(
-            TimelineMonth(start=start, count=count, names=names, crowded=count >= threshold)
-        )
-    return timeline
-
-
-# --- SVG ----------------------------------------------------------------------------------------
-
-_W, _H = 720, 220
-_TOP, _BOTTOM, _LEFT = 24, 40, 8
-_COLOURS = {"bar": "#1d4ed8", "crowded": "#a3211a", "empty": "#d9dee6", "text": "#17202e"}
-
-
-def timeline_svg(months: Sequence[TimelineMonth]) -> SafeString:
-    """A bar per month, escaped and self-contained: presentation attributes only (the CSP
-    forbids inline styles), a <title> per bar naming its month, count and first integrations."""
-    slot = (_W - 2 * _LEFT) / max(len(months), 1)
-    bar_w = slot * 0.6
-    peak = max((m.count for m in months), default=0) or 1
-    plot_h = _H - _TOP - _BOTTOM
-    bars = []
-    for i, month in enumerate(months):
-        h = max(plot_h * month.count / peak, 2 if month.count else 1)
-        x = _LEFT + i * slot + (slot - bar_w) / 2
-        y = _TOP + plot_h - h
-        colour = _COLOURS["crowded" if month.crowded else "bar" if month.count else "empty"]
-        more = month.count - len(month.names)
-        tip = f"{month.label}: {month.count} expir{'y' if month.count == 1 else 'ies'}"
-        if month.names:
-            tip += " — " + ", ".join(month.names) + (f" and {more} more" if more > 0 else "")
-        if month.crowded:
-            tip += " (crowded)"
-        bars.append(
-            (
-                f"{x:.1f}",
-                f"{y:.1f}",
-                f"{bar_w:.1f}",
-                f"{h:.1f}",
-                colour,
-                "kv-bar kv-bar--crowded" if month.crowded else "kv-bar",
-                tip,
-                f"{x + bar_w / 2:.1f}",
-                f"{y - 6:.1f}",
-                str(month.count),
-                f"{_H - _BOTTOM + 16:.1f}",
-                month.start.strftime("%b"),
-                f"{_H - _BOTTOM + 32:.1f}",
-                month.start.strftime("%Y") if i == 0 or month.start.month == 1 else "",
-            )
-        )
-    body = format_html_join(
-        "\n",
-        '<g class="{5}"><title>{6}</title>'
-        '<rect x="{0}" y="{1}" width="{2}" height="{3}" rx="3" fill="{4}"></rect>'
-        '<text x="{7}" y="{8}" text-anchor="middle" font-size="12" fill="#17202e">{9}</text>'
-        '<text x="{7}" y="{10}" text-anchor="middle" font-size="12" fill="#17202e">{11}</text>'
-        '<text x="{7}" y="{12}" text-anchor="middle" font-size="11" fill="#556070">{13}</text>'
-        "</g>",
-        bars,
-    )
-    total = sum(m.count for m in months)
-    crowded = [m.label for m in months if m.crowded]
-    desc = f"{total} current credentials expire in the next {len(months)} months." + (
-        f" Crowded: {', '.join(crowded)}." if crowded else ""
-    )
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" class="kv-timeline" viewBox="0 0 {} {}" '
-        'width="100%" role="img" aria-labelledby="kv-timeline-title kv-timeline-desc">'
-        '<title id="kv-timeline-title">Expiries per month</title>'
-        '<desc id="kv-timeline-desc">{}</desc>'
-        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#b7c0cc"></line>'
-        "{}</svg>",
-        _W,
-        _H,
-        desc,
-        _LEFT,
-        _H - _BOTTOM,
-        _W - _LEFT,
-        _H - _BOTTOM,
-        body,
     )

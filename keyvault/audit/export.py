@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from django.http import StreamingHttpResponse
 
 from keyvault.audit.chain import audit_append
 from keyvault.audit.selectors import AuditFilter, audit_rows_for_export
+from keyvault.audit.sentences import credential_hint, event_outcome, row_sentence
 from keyvault.models import AuditAction
 
 
@@ -62,33 +63,49 @@ def _action_label(action: str) -> str:
     return str(_ACTION_LABELS.get(action, action))
 
 
-#: The columns of an export, in order: (name, the event field it is read from, how the value
-#: is written: timestamps in UTC, ISO 8601). Every field the row hash covers is among them, so
-#: an unfiltered export can be re-verified offline.
+def _hint(details: Any) -> str:
+    return credential_hint(details) if isinstance(details, Mapping) else ""
+
+
+def _outcome(row: Mapping[str, Any]) -> str:
+    details = row["details"] if isinstance(row["details"], Mapping) else {}
+    return event_outcome(action=row["action"], details=details).value
+
+
+#: A column whose value is computed from the whole row rather than read from one field.
+ROW = "*"
+
+#: The columns of an export, in order: (name, the event field it is read from — or ``ROW`` —
+#: and how the value is written: timestamps in UTC, ISO 8601). Every field the row hash covers
+#: is among them under its own name, so an unfiltered export can be re-verified offline; the
+#: readable columns (``sentence``, ``credential_hint``, ``outcome``) are derived from them.
 COLUMNS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
     ("seq", "seq", _as_is),
     ("created_at", "created_at", _utc),
     ("action", "action", _as_is),
     ("action_label", "action", _action_label),
+    ("sentence", ROW, row_sentence),
     ("actor", "actor_label", _as_is),
     ("actor_id", "actor_id", _as_is),
     ("integration", "integration__name", _as_is),
     ("integration_id", "integration_id", _text_or_none),
     ("target_type", "target_type", _as_is),
     ("target_id", "target_id", _as_is),
+    ("credential_hint", "details", _hint),
     ("ip", "ip", _text_or_none),
+    ("outcome", ROW, _outcome),
     ("details", "details", _as_is),
     ("prev_hash", "prev_hash", _as_is),
     ("hash", "hash", _as_is),
 )
 CSV_HEADER = tuple(name for name, _, _ in COLUMNS)
-#: The event fields the export reads, each once.
-SOURCE_FIELDS = tuple(dict.fromkeys(source for _, source, _ in COLUMNS))
+#: The event fields the export reads, each once (the ``ROW`` columns read only these).
+SOURCE_FIELDS = tuple(dict.fromkeys(source for _, source, _ in COLUMNS if source != ROW))
 
 
 def _record(row: Mapping[str, Any]) -> dict[str, Any]:
     """One event as plain JSON-ready values."""
-    return {name: write(row[source]) for name, source, write in COLUMNS}
+    return {name: write(row if source == ROW else row[source]) for name, source, write in COLUMNS}
 
 
 class _Line:
@@ -112,6 +129,12 @@ def jsonl_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """One JSON object per line and per event."""
     for row in rows:
         yield json.dumps(_record(row), ensure_ascii=False) + "\n"
+
+
+def csv_chunks(records: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """Rows of cells (the header first) as formula-safe CSV, in chunks ready to stream."""
+    writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
+    return _batched(writer.writerow([csv_safe(cell) for cell in record]) for record in records)
 
 
 def _batched(lines: Iterable[str], *, size: int = 64 * 1024) -> Iterator[str]:

@@ -1,13 +1,16 @@
-"""The audit log's filter form (GET on the page, POST on the export)."""
+"""The audit log's filter form (GET on the page, POST on the export) and the compliance page's
+date range (GET on the page, POST on the rotation-history export)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 
+from keyvault.audit.compliance import DateRange, default_range, months_ending
 from keyvault.audit.selectors import SEARCH_MAX_LENGTH, AuditFilter
 from keyvault.models import AuditAction, Integration
 from keyvault.web.forms import DateInput
@@ -91,3 +94,37 @@ class AuditFilterForm(forms.Form):
             date_to=data.get("date_to") if "date_to" not in self.errors else None,
             q=(data.get("q") or "").strip(),
         )
+
+
+class ComplianceRangeForm(forms.Form):
+    """The compliance page's date range: local days, both included. Either end may be left
+    empty: no end means today, no start 12 months before the end."""
+
+    date_from = forms.DateField(required=False, label="From", widget=DateInput())
+    date_to = forms.DateField(required=False, label="To", widget=DateInput())
+
+    def __init__(self, *args: Any, now: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.now = now
+        default = default_range(now=now)
+        self.fields["date_from"].initial = default.start  # shown when nothing was asked for
+        self.fields["date_to"].initial = default.end
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+    def date_range(self) -> DateRange:
+        """The range asked for; the default (the last 12 months) when the form is unbound or
+        invalid, so the page always has figures to show next to the errors."""
+        default = default_range(now=self.now)
+        if not self.is_bound or not self.is_valid():
+            return default
+        end = self.cleaned_data.get("date_to") or default.end
+        start = self.cleaned_data.get("date_from") or months_ending(end).start
+        if start > end:  # only a start was given, after today
+            end = start
+        return DateRange(start=start, end=end)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("audit/export/", views.audit_export, name="audit_export"),
     path("compliance/", views.compliance, name="compliance"),
+    path("compliance/export/", views.compliance_export, name="compliance_export"),
 ]

@@ -7,21 +7,25 @@ from typing import Any
 
 from django import template
 
+from keyvault.audit.sentences import event_sentence
+from keyvault.models import AuditEvent
+
 register = template.Library()
 
 
 @register.filter
-def details_text(details: Any) -> str:
-    """An event's details as ``key: value`` pairs on one line (nested values as compact JSON).
+def sentence(event: AuditEvent) -> str:
+    """The event as one plain-text sentence (``keyvault.audit.sentences``); escaped by the
+    template like any other value."""
+    return event_sentence(event)
+
+
+@register.filter
+def details_json(details: Any) -> str:
+    """An event's raw details as indented JSON, keys sorted ("" when there are none).
 
     Plain text: the template escapes it like any other value.
     """
     if not isinstance(details, dict) or not details:
         return ""
-    parts = []
-    for key in sorted(details):
-        value = details[key]
-        if not isinstance(value, str):
-            value = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        parts.append(f"{key}: {value}")
-    return " · ".join(parts)
+    return json.dumps(details, sort_keys=True, ensure_ascii=False, indent=2)

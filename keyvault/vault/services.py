@@ -197,5 +197,5 @@ def credential_reveal_denied(
         integration=credential.integration,
         target=credential,
         ip=ip,
-        details={"reason": reason},
+        details={"reason": reason, "hint": credential.hint},
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from keyvault.vault import forms, selectors, services
 from keyvault.web.forms import apply_service_errors
+from keyvault.web.reauth import password_confirm
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
 from keyvault.web.secrecy import handles_secrets
@@ -114,8 +114,9 @@ def integration_edit(request: HttpRequest, integration_id: uuid.UUID) -> HttpRes
 def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpResponse:
     """Show a credential's SCIM URL and token after the admin re-enters their password.
 
-    The password goes through ``authenticate`` so django-axes throttles guessing; a wrong one
-    is audited (``credential_reveal_denied``), a right one audited by ``credential_reveal``.
+    The password goes through ``password_confirm`` (``authenticate``) so django-axes throttles
+    guessing; a wrong one is audited once, as ``credential_reveal_denied`` (not also as a failed
+    sign-in), a right one by ``credential_reveal``.
     """
     credential = selectors.credential_for_reveal(credential_id=credential_id)
     form = forms.RevealForm(request.POST if request.method == "POST" else None)
@@ -123,12 +124,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
     problem = ""
     if form.is_bound and form.is_valid():
         now = timezone.now()
-        user = authenticate(
-            request,
-            username=request.user.get_username(),
-            password=form.cleaned_data["password"],
-        )
-        if user is None or user.pk != request.user.pk:
+        if not password_confirm(request, password=form.cleaned_data["password"]):
             # django-axes marks the request when throttling refused the attempt outright.
             locked = bool(getattr(request, "axes_locked_out", False))
             services.credential_reveal_denied(

@@ -14,9 +14,10 @@ from django.urls import reverse
 
 from keyvault.audit.chain import audit_append, audit_verify, event_hash
 from keyvault.audit.export import CSV_HEADER, csv_safe
+from keyvault.audit.sentences import event_sentence
 from keyvault.models import AuditAction, AuditEvent, Credential
 from keyvault.rotation.services import credential_rotate, rotation_secret_clean
-from keyvault.vault.services import credential_reveal
+from keyvault.vault.services import credential_reveal, credential_reveal_denied
 from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, new_token
 
 EXPORT_URL = reverse("keyvault:audit_export")
@@ -164,3 +165,64 @@ def test_export_refuses_get_unknown_formats_and_bad_filters(
     assert auditor_client.post(EXPORT_URL, {"format": "xlsx"}).status_code == 400
     assert auditor_client.post(EXPORT_URL, {"format": "csv", "date_to": "nope"}).status_code == 400
     assert not AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).exists()
+
+
+#: The columns exports had before the readable ones were added: kept, same names and meaning.
+ORIGINAL_COLUMNS = (
+    "seq",
+    "created_at",
+    "action",
+    "action_label",
+    "actor",
+    "actor_id",
+    "integration",
+    "integration_id",
+    "target_type",
+    "target_id",
+    "ip",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+def test_csv_has_readable_columns_next_to_every_original_one(
+    two_integrations: tuple[Credential, str, Credential, str], auditor_client: Client
+) -> None:
+    first, first_token, _, _ = two_integrations
+    credential_reveal_denied(credential=first, actor=first.created_by, now=NOW)
+    _, body = _download(auditor_client, format="csv")
+    rows = _csv(body)
+    header = list(rows[0].keys())
+    assert [c for c in header if c in ORIGINAL_COLUMNS] == list(ORIGINAL_COLUMNS)
+    assert {"sentence", "credential_hint", "outcome"} <= set(header)
+
+    rotated = next(r for r in rows if r["action"] == "credential.rotated")
+    event = AuditEvent.objects.get(seq=int(rotated["seq"]))
+    assert rotated["sentence"] == event_sentence(event)
+    assert rotated["sentence"].startswith("alice rotated the Atlassian acme key ")
+    assert rotated["sentence"].endswith("; reason “yearly”; identity provider update not confirmed")
+    assert rotated["credential_hint"] == csv_safe(event.details["new_hint"])
+    assert rotated["outcome"] == "succeeded"
+    denied = next(r for r in rows if r["action"] == "credential.reveal_denied")
+    assert (denied["outcome"], denied["credential_hint"]) == ("refused", csv_safe(first.hint))
+    assert (
+        denied["sentence"]
+        == f"alice was refused the Atlassian acme key ····{first.hint} (wrong password)"
+    )
+    # The hashed fields are unchanged, so an unfiltered export still re-verifies offline.
+    for row in rows:
+        stored = AuditEvent.objects.get(seq=int(row["seq"]))
+        assert row["hash"] == stored.hash == event_hash(stored)
+        assert row["prev_hash"] == stored.prev_hash
+        assert json.loads(row["details"]) == stored.details
+    assert first_token not in body
+
+
+def test_jsonl_records_carry_the_readable_fields_too(
+    two_integrations: tuple[Credential, str, Credential, str], auditor_client: Client
+) -> None:
+    _, body = _download(auditor_client, format="jsonl", action=AuditAction.CREDENTIAL_REVEALED)
+    (record,) = [json.loads(line) for line in body.splitlines()]
+    assert record["sentence"].startswith("alice revealed the Atlassian acme key ····")
+    assert record["outcome"] == "succeeded" and len(record["credential_hint"]) == 4

@@ -239,6 +239,13 @@ ROUTES: dict[str, Route] = {
     "keyvault:compliance": Route(
         lambda w: reverse("keyvault:compliance"), get=VIEWER, post=VIEWER_NO
     ),
+    "keyvault:compliance_export": Route(
+        lambda w: reverse("keyvault:compliance_export"),
+        get=VIEWER_NO,
+        post=VIEWER,
+        data=lambda w: {"date_from": "2026-01-01", "date_to": "2026-12-31"},
+        ok_status={"POST": 200},
+    ),
     "alerts:channel_test": Route(
         lambda w: reverse("alerts:channel_test", kwargs=_channel(w)),
         get=ADMIN_NO,
