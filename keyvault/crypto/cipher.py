@@ -1,6 +1,6 @@
 """Encryption at rest: AES-256-GCM with a key ring, and keyed fingerprints.
 
-This is the only module that touches ``cryptography``. It works on bytes: the model layer
+With ``signing``, the only module that touches ``cryptography``. It works on bytes: the model layer
 (``EncryptedFieldsMixin``) encodes text and stores the result in a binary column.
 
 Stored form of a secret (a versioned record carrying its key id)::
