@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-from keyvault.crypto import cipher
+from keyvault.crypto import cipher, signing
 
 
 @register()
@@ -24,4 +24,8 @@ def encryption_keys_check(app_configs: Any, **kwargs: Any) -> list[Error]:
         errors.append(Error(str(exc), id="keyvault.E002"))
     if not settings.SITE_URL.startswith(("http://", "https://")):
         errors.append(Error("SITE_URL must start with http:// or https://", id="keyvault.E003"))
+    try:
+        signing.signing_key(settings.KEYVAULT_AUDIT_SIGNING_KEY)
+    except ImproperlyConfigured as exc:
+        errors.append(Error(str(exc), id="keyvault.E004"))
     return errors

@@ -41,6 +41,11 @@ KEYVAULT_ENCRYPTION_KEYS = _secret(
 KEYVAULT_FINGERPRINT_KEY = _secret(
     "KEYVAULT_FINGERPRINT_KEY", "fingerprint_key", devkeys.new_key_b64
 )
+# Ed25519 private key (base64 of 32 bytes) signing the audit checkpoints; never in the database.
+# Any 32 random bytes are a valid Ed25519 private key, hence the same generator in DEBUG.
+KEYVAULT_AUDIT_SIGNING_KEY = _secret(
+    "KEYVAULT_AUDIT_SIGNING_KEY", "audit_signing_key", devkeys.new_key_b64
+)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -218,6 +223,30 @@ KEYVAULT_ROTATION_GRACE_DAYS = env.int("KEYVAULT_ROTATION_GRACE_DAYS", default=7
 # signed-in admins and auditors see the details.
 KEYVAULT_METRICS_TOKEN = env.str("KEYVAULT_METRICS_TOKEN", default="")
 
+
+def _checkpoint_file() -> str:
+    # Not a secret, but where the log's anchor lives is a decision (another host, append-only
+    # storage), so there is no silent default outside DEBUG.
+    value = env.str("KEYVAULT_AUDIT_CHECKPOINT_FILE", default="").strip()
+    if value:
+        return value
+    if DEBUG:
+        return str(VAR_DIR / "audit-checkpoints.jsonl")
+    raise ImproperlyConfigured(
+        "KEYVAULT_AUDIT_CHECKPOINT_FILE is not set. It is required when DEBUG is off: a file "
+        "off the database host, on append-only storage; see README.md, Audit log integrity."
+    )
+
+
+# Signed audit checkpoints: appended to this file after every N-th audit event and by beat.
+KEYVAULT_AUDIT_CHECKPOINT_FILE = _checkpoint_file()
+KEYVAULT_AUDIT_CHECKPOINT_EVERY = env.int("KEYVAULT_AUDIT_CHECKPOINT_EVERY", default=1000)
+if KEYVAULT_AUDIT_CHECKPOINT_EVERY < 1:
+    raise ImproperlyConfigured("KEYVAULT_AUDIT_CHECKPOINT_EVERY must be at least 1 (events)")
+KEYVAULT_AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.int(
+    "KEYVAULT_AUDIT_CHECKPOINT_INTERVAL_SECONDS", default=3600
+)
+
 # --- Reminders (alerts) ---
 
 
@@ -324,4 +353,12 @@ CELERY_BEAT_SCHEDULE["alerts-reminders-scan"] = {
 CELERY_BEAT_SCHEDULE["keyvault-destroy-retired-secrets"] = {
     "task": "keyvault.tasks.destroy_retired_secrets",
     "schedule": timedelta(hours=1),
+}
+# A signed audit checkpoint at least this often, however few events there were: it bounds how
+# much of the log is protected by the hash chain alone. A late run is dropped (the next one
+# signs the same, newer head).
+CELERY_BEAT_SCHEDULE["keyvault-audit-checkpoint"] = {
+    "task": "keyvault.tasks.write_audit_checkpoint",
+    "schedule": timedelta(seconds=KEYVAULT_AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+    "options": {"expires": max(KEYVAULT_AUDIT_CHECKPOINT_INTERVAL_SECONDS, 60)},
 }

@@ -18,6 +18,12 @@ os.environ.setdefault(
 )
 os.environ.setdefault("KEYVAULT_FINGERPRINT_KEY", "dGVzdC1maW5nZXJwcmludC1rZXktdGVzdC1maW5nZXI=")
 os.environ.setdefault("KEYVAULT_VAR_DIR", tempfile.mkdtemp(prefix="keyvault-test-var-"))
+# Base64 of the 32 bytes "test-audit-signing-key-32-bytes!" (an Ed25519 private key).
+os.environ.setdefault("KEYVAULT_AUDIT_SIGNING_KEY", "dGVzdC1hdWRpdC1zaWduaW5nLWtleS0zMi1ieXRlcyE=")
+os.environ.setdefault(
+    "KEYVAULT_AUDIT_CHECKPOINT_FILE",
+    os.path.join(os.environ["KEYVAULT_VAR_DIR"], "audit-checkpoints.jsonl"),
+)
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 
 from keyvault.settings import *  # noqa: F403

@@ -2,7 +2,8 @@
 
 Each event's ``hash`` is SHA-256 over a canonical JSON of its content plus the previous event's
 hash. Appends lock the single ``AuditChainHead`` row, so concurrent writers (threads or processes)
-queue up and never fork the chain.
+queue up and never fork the chain. Every ``KEYVAULT_AUDIT_CHECKPOINT_EVERY``-th append has a
+signed checkpoint written once its transaction commits (``keyvault.audit.checkpoints``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import GenericIPAddressField
 
+from keyvault.audit.checkpoints import audit_checkpoint_after_commit, checkpoint_due
 from keyvault.models import AuditAction, AuditChainHead, AuditEvent, Integration
 
 GENESIS_HASH = "0" * 64
@@ -115,6 +118,8 @@ def audit_append(
     ``actor`` is a user (or None for the system); ``target`` any model instance with a pk.
     ``details`` must hold metadata only, never a secret. Runs in (or opens) a transaction and
     holds the chain head's row lock until that transaction ends, so appends are serialised.
+    When the new row's ``seq`` is due a checkpoint, one is signed and written after that
+    transaction commits (never inside it; nothing is written if it rolls back).
     """
     if actor is not None and getattr(actor, "is_authenticated", False):
         actor_id: int | None = actor.pk
@@ -149,6 +154,8 @@ def audit_append(
         event.hash = event_hash(event)
         event.save(force_insert=True)
         AuditChainHead.objects.filter(pk=1).update(seq=seq, hash=event.hash)
+        if checkpoint_due(seq):
+            transaction.on_commit(partial(audit_checkpoint_after_commit, now=now))
     return event
 
 

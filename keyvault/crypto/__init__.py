@@ -1,2 +1,3 @@
 """Encryption at rest: the cipher and key ring (``cipher``) and re-encryption under a new key
-(``reencrypt``). The only door to ``cryptography``."""
+(``reencrypt``); Ed25519 signatures of audit checkpoints (``signing``). The only door to
+``cryptography``."""

@@ -1,7 +1,7 @@
 """Encryption at rest: AES-256-GCM with a key ring, and keyed fingerprints.
 
-This is the only module that touches ``cryptography``. It works on bytes: the model layer
-(``EncryptedFieldsMixin``) encodes text and stores the result in a binary column.
+With ``signing``, the only modules that touch ``cryptography``. It works on bytes: the model
+layer (``EncryptedFieldsMixin``) encodes text and stores the result in a binary column.
 
 Stored form of a secret (a versioned record carrying its key id)::
 

@@ -15,6 +15,9 @@ PROD_KEYS = {
     "SECRET_KEY": "prod-secret-" + "k" * 50,
     "KEYVAULT_ENCRYPTION_KEYS": "p1:" + "UFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFA=",
     "KEYVAULT_FINGERPRINT_KEY": "RkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkZGRkY=",
+    "KEYVAULT_AUDIT_SIGNING_KEY": "U1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1M=",
+    # Not a secret, but required outside DEBUG too: where the signed checkpoints go.
+    "KEYVAULT_AUDIT_CHECKPOINT_FILE": "/srv/keyvault-anchor/audit-checkpoints.jsonl",
 }
 
 
@@ -59,6 +62,28 @@ def test_a_malformed_key_ring_stops_startup(tmp_path: Path) -> None:
     assert "32 bytes" in result.stderr
 
 
+def test_a_malformed_audit_signing_key_fails_the_system_check(tmp_path: Path) -> None:
+    env = {**PROD_KEYS, "KEYVAULT_AUDIT_SIGNING_KEY": "c2hvcnQ="}
+    result = manage(tmp_path, "check", DEBUG="0", **env)
+    assert result.returncode != 0
+    assert "keyvault.E004" in result.stderr
+    assert "KEYVAULT_AUDIT_SIGNING_KEY must be 32 bytes (Ed25519), not 5" in result.stderr
+    assert "c2hvcnQ=" not in result.stderr + result.stdout
+
+
+def test_debug_puts_the_audit_checkpoint_file_under_the_var_folder(tmp_path: Path) -> None:
+    show = "from django.conf import settings; print(settings.KEYVAULT_AUDIT_CHECKPOINT_FILE)"
+    result = manage(tmp_path, "shell", "-c", show, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == str(tmp_path / "var" / "audit-checkpoints.jsonl")
+
+
+def test_a_checkpoint_interval_below_one_event_stops_startup(tmp_path: Path) -> None:
+    result = manage(tmp_path, "check", DEBUG="0", KEYVAULT_AUDIT_CHECKPOINT_EVERY="0", **PROD_KEYS)
+    assert result.returncode != 0
+    assert "KEYVAULT_AUDIT_CHECKPOINT_EVERY must be at least 1" in result.stderr
+
+
 def test_debug_creates_private_key_files_once_and_says_so(tmp_path: Path) -> None:
     first = manage(tmp_path, "check", DEBUG="1")
     assert first.returncode == 0, first.stderr
@@ -66,6 +91,7 @@ def test_debug_creates_private_key_files_once_and_says_so(tmp_path: Path) -> Non
         ("secret_key", "SECRET_KEY"),
         ("encryption_keys", "KEYVAULT_ENCRYPTION_KEYS"),
         ("fingerprint_key", "KEYVAULT_FINGERPRINT_KEY"),
+        ("audit_signing_key", "KEYVAULT_AUDIT_SIGNING_KEY"),
     ]:
         path = tmp_path / "var" / name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
