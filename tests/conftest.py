@@ -4,6 +4,7 @@ admin, and the local Slack and SMTP stubs that stand in for the outside world.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,13 @@ from keyvault.accounts.services import user_create
 from keyvault.models import Credential, Integration, Role
 from tests.factories import PASSWORD, MakeCredential, credential_make
 from tests.stubs import SlackStub, SmtpStub
+
+
+@pytest.fixture(autouse=True)
+def _own_checkpoint_file(settings: Any, tmp_path: Path) -> None:
+    """Each test starts with an empty audit checkpoint file, as it starts with an empty
+    database: checkpoints of an earlier test's log would not match this one's."""
+    settings.KEYVAULT_AUDIT_CHECKPOINT_FILE = str(tmp_path / "audit-checkpoints.jsonl")
 
 
 @pytest.fixture

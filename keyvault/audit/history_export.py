@@ -4,12 +4,15 @@ facts the compliance page counts.
 
 The export is audited (``AUDIT_EXPORTED``, details naming what and which range) before a byte
 is sent. Cells are formula-safe (``csv_safe``); rows stream from a database cursor, so memory
-stays flat. After the rows comes whatever ``checkpoint_rows`` returns: the one place where the
-signed audit checkpoint covering the export's own audit event belongs.
+stays flat. After the rows, one last row holds the signed audit checkpoint that covers the
+export's own audit event (a fresh one is signed when none does yet): with the public key anyone
+can check that the audit log still holds what was exported (``verify_audit_log
+--checkpoints``), and the line verifies on its own as documented in the README.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice
@@ -20,9 +23,12 @@ from django.db.models import F
 from django.http import StreamingHttpResponse
 
 from keyvault.audit.chain import audit_append
+from keyvault.audit.checkpoints import Checkpoint, audit_checkpoint_write, checkpoint_covering
 from keyvault.audit.compliance import DateRange, lapsed_days, retired_in_range
 from keyvault.audit.export import ExportFormat, csv_chunks
 from keyvault.models import AuditAction, AuditEvent, CredentialState
+
+logger = logging.getLogger(__name__)
 
 EXPORT_KIND = "rotation_history"
 CHUNK_SIZE = 1000
@@ -72,14 +78,32 @@ HEADER = tuple(name for name, _, _ in COLUMNS)
 SOURCE_FIELDS = tuple(dict.fromkeys(source for _, source, _ in COLUMNS))
 
 
-def checkpoint_rows(*, export_seq: int) -> Iterable[Sequence[Any]]:
-    """HOOK for signed audit checkpoints: the CSV rows written after the history, naming the
-    checkpoint that covers audit event ``export_seq`` (this export's own ``AUDIT_EXPORTED``).
+def checkpoint_rows(*, checkpoint: Checkpoint | None) -> Iterable[Sequence[Any]]:
+    """The CSV rows written after the history: a blank row, then the signed checkpoint line
+    (or a row saying none could be signed)."""
+    if checkpoint is None:
+        return ([], ["signed audit checkpoint", "none: it could not be written (see the log)"])
+    return ([], ["signed audit checkpoint", checkpoint.to_line().strip()])
 
-    Returns no rows until keyvault signs checkpoints; this is the only place the export writes
-    anything after its data rows.
+
+def _export_checkpoint(*, export_seq: int, now: datetime) -> Checkpoint | None:
+    """The checkpoint covering audit row ``export_seq``: an existing one, else a fresh one.
+
+    Runs after the export's event committed. A file that cannot be written is logged and the
+    export goes on without a checkpoint; so does a caller that holds a transaction open (the
+    export's event is not committed yet, so no head that covers it can be signed).
     """
-    return ()
+    covering = checkpoint_covering(seq=export_seq)
+    if covering is not None:
+        return covering
+    if transaction.get_connection().in_atomic_block:
+        logger.warning("rotation history export inside a transaction: no checkpoint signed")
+        return None
+    try:
+        return audit_checkpoint_write(now=now)
+    except OSError as exc:
+        logger.error("rotation history export: no checkpoint written (%s)", type(exc).__name__)
+        return None
 
 
 def _revokers(ids: Sequence[str]) -> dict[str, str]:
@@ -111,13 +135,15 @@ def _rows(date_range: DateRange) -> Iterator[list[Any]]:
             yield [record[name] for name in HEADER]
 
 
-def rotation_history_lines(*, date_range: DateRange, export_seq: int) -> Iterator[str]:
+def rotation_history_lines(
+    *, date_range: DateRange, checkpoint: Checkpoint | None
+) -> Iterator[str]:
     """The header, the rows and the checkpoint rows, as formula-safe CSV chunks."""
 
     def records() -> Iterator[Sequence[Any]]:
         yield HEADER
         yield from _rows(date_range)
-        yield from checkpoint_rows(export_seq=export_seq)
+        yield from checkpoint_rows(checkpoint=checkpoint)
 
     return csv_chunks(records())
 
@@ -125,8 +151,8 @@ def rotation_history_lines(*, date_range: DateRange, export_seq: int) -> Iterato
 def rotation_history_export(
     *, date_range: DateRange, actor: Any, now: datetime, ip: str | None = None
 ) -> StreamingHttpResponse:
-    """Audit the export (``AUDIT_EXPORTED``: what, format and range), then stream the rotation
-    history of ``date_range`` as a CSV download."""
+    """Audit the export (``AUDIT_EXPORTED``: what, format and range), anchor it with a signed
+    checkpoint, then stream the rotation history of ``date_range`` as a CSV download."""
     with transaction.atomic():
         event = audit_append(
             action=AuditAction.AUDIT_EXPORTED,
@@ -139,8 +165,9 @@ def rotation_history_export(
                 **date_range.as_details(),
             },
         )
+    checkpoint = _export_checkpoint(export_seq=event.seq, now=now)
     response = StreamingHttpResponse(
-        rotation_history_lines(date_range=date_range, export_seq=event.seq),
+        rotation_history_lines(date_range=date_range, checkpoint=checkpoint),
         content_type="text/csv; charset=utf-8",
     )
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -14,11 +14,22 @@ from django.test import Client
 from django.urls import reverse
 
 from keyvault.audit.chain import audit_verify
+from keyvault.audit.checkpoint_verify import audit_verify_checkpoints
+from keyvault.audit.checkpoints import (
+    Checkpoint,
+    checkpoint_file,
+    checkpoint_parse,
+)
 from keyvault.audit.export import csv_safe
-from keyvault.audit.history_export import HEADER, checkpoint_rows
+from keyvault.audit.history_export import HEADER
+from keyvault.crypto.signing import VerifyKey
 from keyvault.models import AuditAction, AuditEvent, Credential
 from keyvault.rotation.services import credential_revoke, credential_rotate, rotation_secret_clean
 from tests.factories import ATLASSIAN_URL, MakeCredential, new_token
+from tests.keyvault.checkpoint_helpers import public_key
+
+# The export signs a checkpoint after its audit event commits: real transactions.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 EXPORT_URL = reverse("keyvault:compliance_export")
 REF = datetime(2027, 3, 15, 9, 0, tzinfo=UTC)
@@ -64,11 +75,23 @@ def history(make_credential: MakeCredential, admin_user: Any) -> dict[str, Any]:
 
 
 def _export(client: Client, **data: str) -> tuple[Any, list[dict[str, str]], str]:
+    """The response, the history rows and the body without its checkpoint trailer."""
     response = client.post(EXPORT_URL, data)
     assert response.status_code == 200, response.content
     assert response.streaming
-    body = b"".join(response.streaming_content).decode("utf-8")
+    whole = b"".join(response.streaming_content).decode("utf-8")
+    body, blank, trailer = whole.rpartition("\r\n\r\n")
+    assert blank and trailer.startswith('"signed audit checkpoint"'), whole[-300:]
+    body += "\r\n"
     return response, list(csv.DictReader(io.StringIO(body))), body
+
+
+def _checkpoint_of(client: Client, **data: str) -> Checkpoint:
+    response = client.post(EXPORT_URL, data)
+    whole = b"".join(response.streaming_content).decode("utf-8")
+    label, line = next(csv.reader(io.StringIO(whole.rstrip().splitlines()[-1])))
+    assert label == "signed audit checkpoint"
+    return checkpoint_parse(line)
 
 
 def test_the_export_holds_every_retirement_of_the_range_with_its_lapse(
@@ -202,9 +225,43 @@ def test_admins_and_auditors_may_export_and_no_one_else(
     assert AuditEvent.objects.count() == before
 
 
-def test_the_checkpoint_hook_writes_nothing_until_checkpoints_exist(
+def test_the_export_ends_with_a_signed_checkpoint_that_covers_it(
     history: dict[str, Any], auditor_client: Client
 ) -> None:
-    assert list(checkpoint_rows(export_seq=1)) == []
-    _, rows, body = _export(auditor_client, date_from="2027-01-01", date_to="2027-03-15")
-    assert body.endswith('"\r\n') and len(body.splitlines()) == 1 + len(rows)
+    checkpoint = _checkpoint_of(auditor_client, date_from="2027-01-01", date_to="2027-03-15")
+
+    exported = AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).latest("seq")
+    assert checkpoint.seq >= exported.seq
+    assert AuditEvent.objects.get(seq=checkpoint.seq).hash == checkpoint.hash
+    # It is a line of the checkpoint file, and verifies with the public key alone.
+    assert checkpoint.to_line() in checkpoint_file().read_text()
+    key = VerifyKey.parse(public_key())
+    assert key.verify(checkpoint.signature, checkpoint.message())
+    report = audit_verify_checkpoints(path=checkpoint_file(), public_keys=[key])
+    assert report.ok
+
+
+def test_an_existing_checkpoint_covering_the_export_is_reused(
+    history: dict[str, Any], auditor_client: Client, settings: Any
+) -> None:
+    settings.KEYVAULT_AUDIT_CHECKPOINT_EVERY = 1  # every event is anchored after its commit
+    path = checkpoint_file()
+    before = path.read_text().count("\n") if path.exists() else 0
+
+    checkpoint = _checkpoint_of(auditor_client, date_from="2027-01-01", date_to="2027-03-15")
+
+    # One line for the export's own event, written by the every-N hook; none added for it.
+    lines = path.read_text().splitlines()
+    assert len(lines) == before + 1
+    assert lines[-1] == checkpoint.to_line().strip()
+
+
+@pytest.mark.django_db  # the whole request inside one transaction that never commits
+def test_an_export_inside_an_open_transaction_says_no_checkpoint_was_signed(
+    history: dict[str, Any], auditor_client: Client
+) -> None:
+    response = auditor_client.post(EXPORT_URL, {"date_from": "2027-01-01"})
+
+    last = b"".join(response.streaming_content).decode().rstrip().splitlines()[-1]
+    assert last.startswith('"signed audit checkpoint","none:')
+    assert not checkpoint_file().exists()
