@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 
 from alerts.messages import test_notification
 from alerts.models import Channel, ChannelKind
+from alerts.scan import reminders_scan_soon
 from alerts.selectors import channel_open_reminders
 from alerts.transports.base import TransportError, transport_for
 from alerts.transports.email import split_addresses
@@ -245,6 +246,7 @@ def channel_create(
                 **_destination(channel),
             },
         )
+        reminders_scan_soon()  # reminders already owed now have one more place to go
     return channel
 
 
@@ -297,6 +299,7 @@ def channel_update(
             ip=ip,
             details={"name": locked.name, "changed": changed},
         )
+        reminders_scan_soon()
     return locked
 
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.dispatch import receiver
 
-from alerts.scan import reminders_cancel
+from alerts.scan import reminders_cancel, reminders_scan_soon
 from keyvault.models import Credential
 from keyvault.rotation.signals import credential_retired
+from keyvault.vault.signals import reminders_may_be_due
+
+
+@receiver(reminders_may_be_due, dispatch_uid="alerts.scan_soon")
+def scan_soon(sender: Any, integration_id: UUID, **kwargs: Any) -> None:
+    """A new key or new reminder settings: scan as soon as the change commits, so a key pasted
+    with two days left is reminded within seconds, not at the next periodic scan."""
+    reminders_scan_soon()
 
 
 @receiver(credential_retired, dispatch_uid="alerts.cancel_pending_reminders")

@@ -151,6 +151,31 @@ def reminders_mark_enqueued(*, ids: Sequence[int], now: datetime) -> int:
     )
 
 
+#: How soon a scan asked for by a change runs: long enough for the change to be visible to
+#: the worker, short enough that a key pasted with two days left is reminded at once.
+SCAN_SOON_SECONDS = 2
+
+
+def reminders_scan_soon() -> None:
+    """Once the current transaction commits (at once outside one), ask a worker for a scan
+    within ``SCAN_SOON_SECONDS``. A broker that cannot be reached is logged, never raised into
+    the change that asked: the next periodic scan does the same work."""
+    transaction.on_commit(reminders_scan_request)
+
+
+def reminders_scan_request() -> None:
+    """Publish one scan task, due in ``SCAN_SOON_SECONDS``; logs (never raises) a broker
+    failure."""
+    from alerts.tasks import scan_reminders  # the tasks module imports this one
+
+    try:
+        # Dropped if a worker only gets to it a scan period late: that scan runs anyway.
+        expires = SCAN_SOON_SECONDS + max(settings.KEYVAULT_SCAN_INTERVAL_SECONDS, 60)
+        scan_reminders.apply_async(countdown=SCAN_SOON_SECONDS, expires=expires)
+    except Exception as exc:  # kombu raises several types for "broker down"
+        logger.warning("scan not requested (%s); the periodic scan covers it", type(exc).__name__)
+
+
 def reminders_cancel(*, credential: Credential) -> int:
     """Cancel the pending reminders of a credential that was rotated or revoked.
 

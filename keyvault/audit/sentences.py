@@ -237,6 +237,8 @@ def _reminder_sent(f: EventFacts) -> str:
         sentence += f" after {attempts} attempts"
     if f.details.get("duplicate"):
         sentence += " again (it had already been sent)"
+    elif f.details.get("possible_duplicate"):
+        sentence += "; possibly a duplicate (an earlier attempt's outcome is unknown)"
     return sentence
 
 
@@ -262,8 +264,15 @@ def _key_rotated(f: EventFacts) -> str:
     count = f.details.get("reencrypted")
     sentence = f"{f.who} re-encrypted"
     sentence += f" {count} secret{'s' if count != 1 else ''}" if isinstance(count, int) else ""
+    if f.text("column"):
+        sentence += f" of {f.text('column')}"
     if f.text("primary_key_id"):
         sentence += f" under key {_quoted(f.text('primary_key_id'))}"
+    moved_from = f.details.get("from_key_ids")
+    if isinstance(moved_from, list) and moved_from:
+        sentence += " (from " + ", ".join(_quoted(str(k)) for k in moved_from) + ")"
+    if f.details.get("scope") == "run":
+        sentence += ", in all"
     failed = f.details.get("failed")
     if isinstance(failed, int) and failed:
         sentence += f"; {failed} could not be re-encrypted"

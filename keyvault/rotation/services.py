@@ -33,6 +33,7 @@ from keyvault.models import (
 from keyvault.rotation.signals import credential_retired
 from keyvault.vault import credentials, leaks
 from keyvault.vault.expiry import days_left
+from keyvault.vault.signals import reminders_may_be_due
 
 REASON_MAX_LENGTH = 500
 
@@ -199,6 +200,7 @@ def credential_rotate(
             },
         )
         credential_retired.send(sender=Credential, credential=old, now=now)
+        reminders_may_be_due.send(sender=Credential, integration_id=integration.pk)
     return rotation
 
 

@@ -19,6 +19,7 @@ from keyvault.crypto import cipher
 from keyvault.models import AuditAction, Credential, CredentialState, Integration
 from keyvault.vault import validation
 from keyvault.vault.providers import provider_for
+from keyvault.vault.signals import reminders_may_be_due
 
 
 @dataclass(frozen=True)
@@ -156,4 +157,5 @@ def credential_create(
             ip=ip,
             details=credential_audit_details(credential),
         )
+        reminders_may_be_due.send(sender=Credential, integration_id=integration.pk)
     return credential

@@ -20,6 +20,7 @@ from keyvault.audit.chain import audit_append
 from keyvault.crypto import cipher
 from keyvault.models import AuditAction, Credential, Integration
 from keyvault.vault import credentials, leaks
+from keyvault.vault.signals import reminders_may_be_due
 
 INTEGRATION_FIELDS = (
     "name",
@@ -136,6 +137,8 @@ def integration_update(
             ip=ip,
             details={"changed": changed},
         )
+        if {"reminder_thresholds", "owner_email"} & changed.keys():
+            reminders_may_be_due.send(sender=Integration, integration_id=locked.pk)
     return locked
 
 

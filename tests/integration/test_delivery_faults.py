@@ -145,3 +145,52 @@ def test_after_a_broker_outage_messages_never_outnumber_open_reminders(
         s for s in samples if s[0] > s[1]
     ][:5]
     assert len(slack.requests) == owed
+
+
+PASTE_SCRIPT = """
+from datetime import timedelta
+from django.utils import timezone
+from keyvault.accounts.services import user_create
+from keyvault.models import Role
+from tests.factories import credential_make
+now = timezone.now()
+admin = user_create(username="paster", password="p" * 20, role=Role.ADMIN)
+credential_make(actor=admin, name="Pasted with two days left", now=now, issued_at=now,
+                expires_at=now + timedelta(days=2, hours=1))
+"""
+
+
+def test_a_key_pasted_with_two_days_left_is_reminded_without_waiting_for_a_periodic_scan(
+    redis_server: RedisServer,  # before celery: stopped after the processes that use it
+    celery: Celery,
+    channels: Callable[..., None],
+    slack: SlackStub,
+) -> None:
+    channels()
+    # A worker but no beat: no periodic scan runs, only the one the paste asks for.
+    celery.worker(CELERY_BROKER_URL=redis_server.url)
+    started = time.monotonic()
+
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", PASTE_SCRIPT],
+        cwd=ROOT,
+        env=celery.env(CELERY_BROKER_URL=redis_server.url),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    [request] = slack.wait_for_requests(1, timeout=30)
+    assert "Pasted with two days left" in request.text
+    assert time.monotonic() - started < 30
+    rows = Reminder.objects.filter(credential__integration__name="Pasted with two days left")
+    deadline = time.monotonic() + 10
+    while rows.filter(status=ReminderStatus.SENDING).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the stub answered; the worker is recording the outcome
+    # The most urgent threshold crossed is sent; the earlier ones are recorded as skipped.
+    assert dict(rows.values_list("threshold", "status")) == {
+        30: ReminderStatus.SKIPPED,
+        14: ReminderStatus.SKIPPED,
+        7: ReminderStatus.SKIPPED,
+        3: ReminderStatus.SENT,
+    }

@@ -217,6 +217,35 @@ def test_sign_in_test_notification_and_key_rotation_sentences() -> None:
     assert (
         facts_sentence(rekeyed) == "rotate_encryption_key re-encrypted 12 secrets under key “2027a”"
     )
+    batch = EventFacts(
+        AuditAction.ENCRYPTION_KEY_ROTATED,
+        "rotate_encryption_key",
+        "",
+        {
+            "scope": "batch",
+            "column": "keyvault.Credential.token_ciphertext",
+            "primary_key_id": "2027a",
+            "from_key_ids": ["2026a"],
+            "reencrypted": 5,
+        },
+    )
+    assert facts_sentence(batch) == (
+        "rotate_encryption_key re-encrypted 5 secrets of keyvault.Credential.token_ciphertext"
+        " under key “2027a” (from “2026a”)"
+    )
+
+
+def test_a_resend_after_an_unknown_outcome_reads_as_a_possible_duplicate() -> None:
+    sent = EventFacts(
+        AuditAction.REMINDER_SENT,
+        "reminders",
+        "Atlassian — acme",
+        {"threshold": 7, "channel": "#it-ops", "attempts": 2, "possible_duplicate": True},
+    )
+
+    assert facts_sentence(sent).endswith(
+        "after 2 attempts; possibly a duplicate (an earlier attempt's outcome is unknown)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,11 @@
+"""Signals of the vault, for apps that follow it (the reminders app does)."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+#: Sent inside the transaction of a change that can make a reminder due sooner than the next
+#: periodic scan would notice: a new current credential (pasted, added after a revoke, rotated
+#: in) or an integration's reminder settings edited. With ``integration_id``. The reminders app
+#: asks for a scan once the transaction commits.
+reminders_may_be_due = Signal()
