@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -332,8 +333,23 @@ class TestResult:
     ok: bool
     message: str
     permanent: bool = False
+    #: Said with a success that is not what it seems (a development mail backend).
+    note: str = ""
 
     __test__ = False  # not a pytest test class
+
+
+def _dev_mail_note(channel: Channel) -> str:
+    """With a development mail backend nothing leaves the machine: say where the test went."""
+    backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2] if "." in settings.EMAIL_BACKEND else ""
+    if channel.kind == ChannelKind.EMAIL and backend in {"console", "filebased", "locmem"}:
+        where = {
+            "console": "printed on the console of the process that sent it",
+            "filebased": "written to the mail folder",
+            "locmem": "kept in memory",
+        }[backend]
+        return f"The test email was {where} (a development mail backend): it was not sent."
+    return ""
 
 
 def channel_send_test(
@@ -350,7 +366,9 @@ def channel_send_test(
     except TransportError as exc:
         result = TestResult(ok=False, message=exc.message, permanent=exc.permanent)
     else:
-        result = TestResult(ok=True, message="The test notification was delivered.")
+        result = TestResult(
+            ok=True, message="The test notification was delivered.", note=_dev_mail_note(channel)
+        )
     audit_append(
         action=AuditAction.CHANNEL_TESTED,
         now=now,

@@ -24,9 +24,11 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
 
@@ -192,6 +194,51 @@ def reminder_mark_failed(*, reminder: Reminder, message: str, now: datetime) -> 
     if marked:
         logger.warning("reminder %s failed: %s", reminder.pk, message)
     return bool(marked)
+
+
+def reminder_retry(
+    *, reminder_id: int, actor: Any, now: datetime, ip: str | None = None
+) -> Reminder:
+    """An admin's "Retry now" on a failed reminder: pending again with a fresh set of
+    attempts, audited ``REMINDER_RETRIED``, handed to the broker once the change commits.
+
+    Raises ``ValidationError`` when the row is no longer failed (retried or cleared meanwhile)
+    or its credential is no longer current (nothing is owed for a rotated or revoked key).
+    """
+    from alerts.scan import deliveries_enqueue  # the scan module imports this one
+
+    with transaction.atomic():
+        reopened = Reminder.objects.filter(
+            pk=reminder_id,
+            status=ReminderStatus.FAILED,
+            credential__state=CredentialState.CURRENT,
+        ).update(
+            status=ReminderStatus.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            enqueued_at=None,
+            last_error="",
+        )
+        if reopened != 1:
+            raise ValidationError(
+                "This reminder cannot be retried: it is no longer failed, or its credential was"
+                " rotated or revoked. Reload the page.",
+                code="not_failed",
+            )
+        reminder = Reminder.objects.select_related("credential__integration", "channel").get(
+            pk=reminder_id
+        )
+        audit_append(
+            action=AuditAction.REMINDER_RETRIED,
+            now=now,
+            actor=actor,
+            integration=reminder.credential.integration,
+            target=reminder,
+            ip=ip,
+            details=_details(reminder),
+        )
+        transaction.on_commit(partial(deliveries_enqueue, ids=[reminder.pk], now=now))
+    return reminder
 
 
 def _after_failure(

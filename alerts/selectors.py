@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from alerts.models import Channel, Reminder, ReminderStatus, ScanHeartbeat
-from keyvault.models import CredentialState, Integration
+from keyvault.models import AuditAction, AuditEvent, CredentialState, Integration
 from keyvault.vault.expiry import threshold_phrase
 
 RECENT_FAILURES = 20
@@ -96,15 +96,95 @@ def channel_integrations(*, channel: Channel) -> QuerySet[Integration]:
     return channel.integrations.order_by("name")
 
 
+def _retrying(prefix: str = "") -> Q:
+    """Rows still owed after at least one failed attempt: transient failures, being retried."""
+    return Q(
+        **{
+            f"{prefix}status": ReminderStatus.PENDING,
+            f"{prefix}attempts__gt": 0,
+        }
+    ) & ~Q(**{f"{prefix}last_error": ""})
+
+
 def channel_list() -> QuerySet[Channel]:
-    """Every channel with ``integration_count``, ``failed_count`` and ``last_sent_at``."""
+    """Every channel with ``integration_count``, ``failed_count``, ``retrying_count`` and
+    ``last_sent_at``."""
     return Channel.objects.annotate(
         integration_count=Count("integrations", distinct=True),
         failed_count=Count(
             "reminders", filter=Q(reminders__status=ReminderStatus.FAILED), distinct=True
         ),
+        retrying_count=Count("reminders", filter=_retrying("reminders__"), distinct=True),
         last_sent_at=Max("reminders__sent_at"),
     ).order_by("-is_default", "name")
+
+
+@dataclass(frozen=True)
+class LastTest:
+    """The channel's last test notification, as its audit event recorded it."""
+
+    at: datetime
+    ok: bool
+    error: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    last_sent_at: datetime | None
+    retrying: int  # reminders owed after a transient failure
+    last_test: LastTest | None
+
+
+def channel_health(*, channel: Channel) -> ChannelHealth:
+    """Last delivery, reminders being retried and the last test notification of ``channel``.
+
+    The last test comes from the audit log (``CHANNEL_TESTED``, which records its outcome), so
+    it survives reloads and restarts with no column of its own. Three queries.
+    """
+    reminders = Reminder.objects.filter(channel=channel)
+    tested = (
+        AuditEvent.objects.filter(
+            action=AuditAction.CHANNEL_TESTED, target_type="channel", target_id=str(channel.pk)
+        )
+        .order_by("-seq")
+        .values("created_at", "details", "actor_label")
+        .first()
+    )
+    last_test = None
+    if tested is not None:
+        details = tested["details"] or {}
+        last_test = LastTest(
+            at=tested["created_at"],
+            ok=bool(details.get("ok")),
+            error=str(details.get("error", "")),
+            actor=tested["actor_label"],
+        )
+    return ChannelHealth(
+        last_sent_at=reminders.aggregate(last=Max("sent_at"))["last"],
+        retrying=reminders.filter(_retrying()).count(),
+        last_test=last_test,
+    )
+
+
+#: A channel failing transiently for longer than this raises the dashboard banner.
+FAILING_FOR = timedelta(hours=1)
+
+
+def channels_failing_transiently(*, now: datetime) -> list[str]:
+    """Names of the channels with a reminder that has been owed for over ``FAILING_FOR`` and
+    is still being retried after failed attempts (Slack down, a mail server refusing)."""
+    return list(
+        Channel.objects.filter(
+            Exists(
+                Reminder.objects.filter(
+                    _retrying(), channel=OuterRef("pk"), created_at__lt=now - FAILING_FOR
+                )
+            )
+        )
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
 
 
 def channel_failed_reminders(*, channel: Channel, limit: int = RECENT_FAILURES) -> list[Reminder]:
@@ -117,6 +197,13 @@ def channel_failed_reminders(*, channel: Channel, limit: int = RECENT_FAILURES) 
     for reminder in reminders:
         reminder.threshold_label = threshold_phrase(reminder.threshold)  # type: ignore[attr-defined]
     return reminders
+
+
+def channel_failed_reminder(*, channel: Channel, reminder_id: int) -> Reminder:
+    """One of the channel's reminders, with its integration; 404 when it is not the channel's."""
+    return get_object_or_404(
+        Reminder.objects.select_related("credential__integration"), pk=reminder_id, channel=channel
+    )
 
 
 def channel_open_reminders(*, channel: Channel) -> int:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from alerts import channels, selectors
+from alerts import channels, delivery, selectors
 from alerts.forms import FORMS
 from alerts.models import ChannelKind
 from keyvault.web.forms import apply_service_errors
@@ -48,6 +48,7 @@ def channel_detail(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
             "channel": channel,
             "integrations": selectors.channel_integrations(channel=channel),
             "failures": selectors.channel_failed_reminders(channel=channel),
+            "health": selectors.channel_health(channel=channel),
             "kinds": ChannelKind,
         },
     )
@@ -135,6 +136,26 @@ def channel_delete(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
 
 @admin_required
 @require_POST
+def reminder_retry(request: HttpRequest, channel_id: uuid.UUID, reminder_id: int) -> HttpResponse:
+    """ "Retry now" on a failed reminder of this channel (audited)."""
+    channel = selectors.channel_get(channel_id=channel_id)
+    reminder = selectors.channel_failed_reminder(channel=channel, reminder_id=reminder_id)
+    try:
+        delivery.reminder_retry(
+            reminder_id=reminder.pk, actor=request.user, now=timezone.now(), ip=client_ip(request)
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"The reminder for “{reminder.credential.integration.name}” is being sent again.",
+        )
+    return redirect("alerts:channel_detail", channel_id=channel.pk)
+
+
+@admin_required
+@require_POST
 def channel_test(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     """Send a test notification now and report success or the exact error."""
     channel = selectors.channel_get(channel_id=channel_id)
@@ -142,7 +163,10 @@ def channel_test(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
         channel=channel, actor=request.user, now=timezone.now(), ip=client_ip(request)
     )
     if result.ok:
-        messages.success(request, f"Test notification sent to “{channel.name}”.")
+        messages.success(
+            request,
+            " ".join(filter(None, [f"Test notification sent to “{channel.name}”.", result.note])),
+        )
     else:
         messages.error(request, f"The test notification failed: {result.message}")
     return redirect("alerts:channel_detail", channel_id=channel.pk)

@@ -202,6 +202,7 @@ class AuditAction(models.TextChoices):
     CHANNEL_TESTED = "channel.tested", "Channel test notification"
     REMINDER_SENT = "reminder.sent", "Reminder sent"
     REMINDER_FAILED = "reminder.failed", "Reminder failed"
+    REMINDER_RETRIED = "reminder.retried", "Failed reminder retried"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     ENCRYPTION_KEY_ROTATED = "crypto.key_rotated", "Secrets re-encrypted"
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from alerts.selectors import scan_health
+from alerts.selectors import channels_failing_transiently, scan_health
 
 register = template.Library()
 
@@ -16,4 +16,4 @@ register = template.Library()
 def reminder_status(context: template.Context) -> dict[str, Any]:
     """Reads the scan heartbeat and failed reminders as of the page's ``now`` (if it has one)."""
     now = context.get("now") or timezone.now()
-    return {"health": scan_health(now=now)}
+    return {"health": scan_health(now=now), "failing": channels_failing_transiently(now=now)}

@@ -247,6 +247,10 @@ def _reminder_failed(f: EventFacts) -> str:
     return f"{f.who} could not send {_reminder(f)}" + (f": {error}" if error else "")
 
 
+def _reminder_retried(f: EventFacts) -> str:
+    return f"{f.who} asked for {_reminder(f)} to be sent again after it failed"
+
+
 def _audit_exported(f: EventFacts) -> str:
     what = _EXPORT_WHAT.get(f.text("export"), "the audit log")
     fmt = f.text("format").upper()
@@ -302,6 +306,7 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.CHANNEL_TESTED: _channel_tested,
     AuditAction.REMINDER_SENT: _reminder_sent,
     AuditAction.REMINDER_FAILED: _reminder_failed,
+    AuditAction.REMINDER_RETRIED: _reminder_retried,
     AuditAction.AUDIT_EXPORTED: _audit_exported,
     AuditAction.ENCRYPTION_KEY_ROTATED: _key_rotated,
 }

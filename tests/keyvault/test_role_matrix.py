@@ -114,6 +114,25 @@ def _channel(w: World) -> dict[str, Any]:
     return {"channel_id": w.extra["channel"].pk}
 
 
+def _failed_reminder(w: World) -> dict[str, Any]:
+    """The channel and a failed reminder on it (each admin POST retries it, so one per call)."""
+    from alerts.models import Reminder, ReminderStatus
+
+    channel = _channel(w)
+    threshold = -Reminder.objects.count() - 1  # a fresh row for every request
+    reminder = Reminder.objects.create(
+        credential=w.credential,
+        channel_id=channel["channel_id"],
+        threshold=threshold,
+        due_at=NOW,
+        created_at=NOW,
+        status=ReminderStatus.FAILED,
+        attempts=8,
+        last_error="Slack answered HTTP 404 (no_service)",
+    )
+    return {**channel, "reminder_id": reminder.pk}
+
+
 def _channel_new(w: World) -> dict[str, str]:
     return {
         "name": f"#matrix-{new_token()[:8]}",
@@ -199,6 +218,12 @@ ROUTES: dict[str, Route] = {
         get=ADMIN,
         post=ADMIN,
         ok_status={"GET": 200, "POST": 302},
+    ),
+    "alerts:reminder_retry": Route(
+        lambda w: reverse("alerts:reminder_retry", kwargs=_failed_reminder(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
     ),
     "keyvault:credential_rotate": Route(
         lambda w: reverse("keyvault:credential_rotate", kwargs=_integration(w)),
