@@ -161,9 +161,9 @@ def audit_export_stream(
 
     The event is recorded after the last chunk was produced, in its own transaction. When the
     stream breaks (an error while reading or writing rows, or the client going away, which
-    closes the generator) the export is recorded as failed with the rows sent so far, since
-    they may have reached the client; if even that cannot be written, the original error
-    stands and nothing is recorded.
+    closes the generator) the export is recorded as failed with the rows produced so far (at
+    most those reached the client), since they may have left; if even that cannot be written,
+    the original error stands and nothing is recorded.
     """
     try:
         yield from chunks
