@@ -15,13 +15,16 @@ from django import forms
 from alerts.channels import ChannelInput
 from alerts.models import Channel, ChannelKind
 from keyvault.models import Integration
-from keyvault.web.forms import NO_AUTOFILL
+from keyvault.web.forms import NO_AUTOFILL, TextField
+
+#: Comma-separated addresses; a few dozen fit easily.
+RECIPIENTS_MAX_LENGTH = 4000
 
 
 class ChannelForm(forms.Form):
     """Fields every channel has."""
 
-    name = forms.CharField(
+    name = TextField(
         max_length=200, help_text="Where reminders go, e.g. “#it-ops” or “IT operations (email)”."
     )
     is_default = forms.BooleanField(
@@ -63,7 +66,7 @@ class ChannelForm(forms.Form):
 class SlackChannelForm(ChannelForm):
     kind = ChannelKind.SLACK
 
-    webhook_url = forms.CharField(
+    webhook_url = TextField(
         label="Webhook URL",
         max_length=4096,
         required=False,
@@ -92,7 +95,9 @@ class SlackChannelForm(ChannelForm):
 class EmailChannelForm(ChannelForm):
     kind = ChannelKind.EMAIL
 
-    email_recipients = forms.CharField(
+    email_recipients = TextField(
+        multiline=True,
+        max_length=RECIPIENTS_MAX_LENGTH,
         label="Recipients",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, **NO_AUTOFILL}),

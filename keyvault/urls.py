@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from alerts.health import healthz
+from keyvault.accounts.forms import LoginForm
 from keyvault.audit import urls as audit_urls
 from keyvault.rotation import urls as rotation_urls
 from keyvault.vault import urls as vault_urls
@@ -21,7 +22,13 @@ keyvault_patterns = [
 ]
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),  # public: no login, no secrets
     path("", include((keyvault_patterns, "keyvault"))),

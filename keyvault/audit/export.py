@@ -1,8 +1,9 @@
 """Streamed exports of the (filtered) audit log: CSV for spreadsheets, JSON lines for tools.
 
-The export is itself audited (``AUDIT_EXPORTED``, the filter in its details) before a byte is
-sent, and covers the events recorded before that one. Rows stream from a database cursor
-through a generator, so memory stays flat whatever the size of the log.
+An export covers the events recorded when it starts and is itself audited (``AUDIT_EXPORTED``,
+with the filter and the number of rows) once its stream has been produced: an export that broke
+half-way is recorded as failed, never as done. Rows stream from a database cursor through a
+generator, so memory stays flat whatever the size of the log.
 
 CSV cells are made safe for spreadsheets: a text cell that starts with a character a
 spreadsheet treats as the start of a formula (``=``, ``+``, ``-``, ``@``, tab, carriage
@@ -14,17 +15,22 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.http import StreamingHttpResponse
 
 from keyvault.audit.chain import audit_append
 from keyvault.audit.selectors import AuditFilter, audit_rows_for_export
 from keyvault.audit.sentences import credential_hint, event_outcome, row_sentence
-from keyvault.models import AuditAction
+from keyvault.models import AuditAction, AuditChainHead
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class ExportFormat(models.TextChoices):
@@ -151,37 +157,81 @@ def _batched(lines: Iterable[str], *, size: int = 64 * 1024) -> Iterator[str]:
         yield "".join(buffer)
 
 
-def audit_export_start(
-    *, filters: AuditFilter, fmt: ExportFormat, actor: Any, now: datetime, ip: str | None = None
-) -> int:
-    """Record the export (``AUDIT_EXPORTED`` with the filter) and return the last ``seq`` it
-    covers: every event recorded before this one."""
-    with transaction.atomic():
-        event = audit_append(
-            action=AuditAction.AUDIT_EXPORTED,
-            now=now,
-            actor=actor,
-            ip=ip,
-            details={"format": fmt.value, "filters": filters.as_details()},
-        )
-    return event.seq - 1
+def audit_export_start() -> int:
+    """The last ``seq`` an export started now covers: every event recorded so far.
+
+    Nothing is written here; the export is audited once its stream has been produced
+    (``audit_export_stream``), and events recorded meanwhile stay out of it.
+    """
+    return AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+
+
+class Counted(Generic[T]):
+    """Rows passing through, counted (the number of rows an export sent)."""
+
+    def __init__(self, rows: Iterable[T]) -> None:
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[T]:
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def audit_export_stream(
+    chunks: Iterable[str], *, rows: Counted[Any], record: Callable[[dict[str, Any]], None]
+) -> Iterator[str]:
+    """Yield ``chunks``, then audit the export with the number of ``rows`` sent.
+
+    The event is recorded after the last chunk was produced, in its own transaction. When the
+    stream breaks (an error while reading or writing rows, or the client going away, which
+    closes the generator) the export is recorded as failed with the rows produced so far (at
+    most those reached the client), since they may have left; if even that cannot be written,
+    the original error stands and nothing is recorded.
+    """
+    try:
+        yield from chunks
+    except (Exception, GeneratorExit) as exc:
+        failure = {"outcome": "failed", "error": type(exc).__name__, "rows": rows.count}
+        try:
+            record(failure)
+        except DatabaseError:
+            logger.exception("the failed audit export could not be recorded")
+        raise
+    record({"rows": rows.count})
 
 
 def audit_export_response(
     *, filters: AuditFilter, fmt: ExportFormat, actor: Any, now: datetime, ip: str | None = None
 ) -> StreamingHttpResponse:
-    """Audit the export, then stream it as a download."""
-    upto_seq = audit_export_start(filters=filters, fmt=fmt, actor=actor, now=now, ip=ip)
-    rows = audit_rows_for_export(filters=filters, upto_seq=upto_seq, fields=SOURCE_FIELDS)
+    """Stream the events recorded so far (filtered) as a download; audit the export
+    (``AUDIT_EXPORTED`` with the filter, the format and the rows sent) when the stream has been
+    produced, or as failed when it broke (see ``audit_export_stream``). The event carries
+    ``now``, the time the export was asked for."""
+    upto_seq = audit_export_start()
+    rows = Counted(audit_rows_for_export(filters=filters, upto_seq=upto_seq, fields=SOURCE_FIELDS))
+
+    def record(outcome: dict[str, Any]) -> None:
+        with transaction.atomic():
+            audit_append(
+                action=AuditAction.AUDIT_EXPORTED,
+                now=now,
+                actor=actor,
+                ip=ip,
+                details={"format": fmt.value, "filters": filters.as_details(), **outcome},
+            )
+
+    lines = csv_lines(rows) if fmt == ExportFormat.CSV else jsonl_lines(rows)
+    content_type = (
+        "text/csv; charset=utf-8"
+        if fmt == ExportFormat.CSV
+        else "application/x-ndjson; charset=utf-8"
+    )
+    response = StreamingHttpResponse(
+        audit_export_stream(_batched(lines), rows=rows, record=record), content_type=content_type
+    )
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    if fmt == ExportFormat.CSV:
-        response = StreamingHttpResponse(
-            _batched(csv_lines(rows)), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        response = StreamingHttpResponse(
-            _batched(jsonl_lines(rows)), content_type="application/x-ndjson; charset=utf-8"
-        )
     response["Content-Disposition"] = f'attachment; filename="keyvault-audit-{stamp}.{fmt.value}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from keyvault.audit.compliance import DateRange, default_range, months_ending
 from keyvault.audit.selectors import SEARCH_MAX_LENGTH, AuditFilter
 from keyvault.models import AuditAction, Integration
-from keyvault.web.forms import DateInput
+from keyvault.web.forms import DateField, DateInput, TextField
 
 
 class AuditFilterForm(forms.Form):
@@ -21,7 +21,7 @@ class AuditFilterForm(forms.Form):
 
     # A name, not a drop-down: listing every integration would make the page's cost grow with
     # their number. Links from other pages pass the integration's id instead.
-    integration = forms.CharField(
+    integration = TextField(
         required=False,
         max_length=200,
         label="Integration",
@@ -29,9 +29,9 @@ class AuditFilterForm(forms.Form):
     )
     actor = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Who")
     action = forms.ChoiceField(required=False, label="Action")
-    date_from = forms.DateField(required=False, label="From", widget=DateInput())
-    date_to = forms.DateField(required=False, label="To", widget=DateInput())
-    q = forms.CharField(
+    date_from = DateField(required=False, label="From")
+    date_to = DateField(required=False, label="To")
+    q = TextField(
         required=False,
         max_length=SEARCH_MAX_LENGTH,
         label="Search",

@@ -2,12 +2,13 @@
 range, with when, by whom, why, and whether (and how long) it had expired first — the same
 facts the compliance page counts.
 
-The export is audited (``AUDIT_EXPORTED``, details naming what and which range) before a byte
-is sent. Cells are formula-safe (``csv_safe``); rows stream from a database cursor, so memory
-stays flat. After the rows, one last row holds the signed audit checkpoint that covers the
-export's own audit event (a fresh one is signed when none does yet): with the public key anyone
-can check that the audit log still holds what was exported (``verify_audit_log
---checkpoints``), and the line verifies on its own as documented in the README.
+The export is audited (``AUDIT_EXPORTED``, details naming what, which range, the checkpoint and
+the rows sent) once its stream has been produced, or as failed when it broke. Cells are
+formula-safe (``csv_safe``); rows stream from a database cursor, so memory stays flat. After
+the rows, one last row holds a signed audit checkpoint of the log as the export began (every
+rotation and revocation exported was audited before it): with the public key anyone can check
+that the audit log still holds those events (``verify_audit_log --checkpoints``), and the line
+verifies on its own as documented in the README.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from django.http import StreamingHttpResponse
 from keyvault.audit.chain import audit_append
 from keyvault.audit.checkpoints import Checkpoint, audit_checkpoint_write, checkpoint_covering
 from keyvault.audit.compliance import DateRange, lapsed_days, retired_in_range
-from keyvault.audit.export import ExportFormat, csv_chunks
-from keyvault.models import AuditAction, AuditEvent, CredentialState
+from keyvault.audit.export import Counted, ExportFormat, audit_export_stream, csv_chunks
+from keyvault.models import AuditAction, AuditChainHead, AuditEvent, CredentialState
 
 logger = logging.getLogger(__name__)
 
@@ -86,14 +87,18 @@ def checkpoint_rows(*, checkpoint: Checkpoint | None) -> Iterable[Sequence[Any]]
     return ([], ["signed audit checkpoint", checkpoint.to_line().strip()])
 
 
-def _export_checkpoint(*, export_seq: int, now: datetime) -> Checkpoint | None:
-    """The checkpoint covering audit row ``export_seq``: an existing one, else a fresh one.
+def _export_checkpoint(*, now: datetime) -> Checkpoint | None:
+    """A signed checkpoint of the audit log as the export begins: every rotation and revocation
+    it lists was audited before it, so the checkpoint anchors them all. An existing checkpoint
+    of the current head is reused; otherwise one is signed now.
 
-    Runs after the export's event committed. A file that cannot be written is logged and the
-    export goes on without a checkpoint; so does a caller that holds a transaction open (the
-    export's event is not committed yet, so no head that covers it can be signed).
+    A file that cannot be written is logged and the export goes on without a checkpoint; so
+    does a caller that holds a transaction open (a head read inside it might never commit).
     """
-    covering = checkpoint_covering(seq=export_seq)
+    head = AuditChainHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+    if not head:
+        return None
+    covering = checkpoint_covering(seq=head)
     if covering is not None:
         return covering
     if transaction.get_connection().in_atomic_block:
@@ -136,13 +141,13 @@ def _rows(date_range: DateRange) -> Iterator[list[Any]]:
 
 
 def rotation_history_lines(
-    *, date_range: DateRange, checkpoint: Checkpoint | None
+    *, rows: Iterable[Sequence[Any]], checkpoint: Checkpoint | None
 ) -> Iterator[str]:
     """The header, the rows and the checkpoint rows, as formula-safe CSV chunks."""
 
     def records() -> Iterator[Sequence[Any]]:
         yield HEADER
-        yield from _rows(date_range)
+        yield from rows
         yield from checkpoint_rows(checkpoint=checkpoint)
 
     return csv_chunks(records())
@@ -151,23 +156,33 @@ def rotation_history_lines(
 def rotation_history_export(
     *, date_range: DateRange, actor: Any, now: datetime, ip: str | None = None
 ) -> StreamingHttpResponse:
-    """Audit the export (``AUDIT_EXPORTED``: what, format and range), anchor it with a signed
-    checkpoint, then stream the rotation history of ``date_range`` as a CSV download."""
-    with transaction.atomic():
-        event = audit_append(
-            action=AuditAction.AUDIT_EXPORTED,
-            now=now,
-            actor=actor,
-            ip=ip,
-            details={
-                "export": EXPORT_KIND,
-                "format": ExportFormat.CSV.value,
-                **date_range.as_details(),
-            },
-        )
-    checkpoint = _export_checkpoint(export_seq=event.seq, now=now)
+    """Stream the rotation history of ``date_range`` as a CSV download ending with the signed
+    checkpoint that anchors it; audit the export (``AUDIT_EXPORTED``: what, format, range, the
+    checkpoint and the rows sent) once the stream has been produced, or as failed when it broke
+    (``audit_export_stream``). The event carries ``now``, the time the export was asked for."""
+    checkpoint = _export_checkpoint(now=now)
+    rows = Counted(_rows(date_range))
+
+    def record(outcome: dict[str, Any]) -> None:
+        with transaction.atomic():
+            audit_append(
+                action=AuditAction.AUDIT_EXPORTED,
+                now=now,
+                actor=actor,
+                ip=ip,
+                details={
+                    "export": EXPORT_KIND,
+                    "format": ExportFormat.CSV.value,
+                    **date_range.as_details(),
+                    "checkpoint_seq": checkpoint.seq if checkpoint is not None else None,
+                    **outcome,
+                },
+            )
+
     response = StreamingHttpResponse(
-        rotation_history_lines(date_range=date_range, checkpoint=checkpoint),
+        audit_export_stream(
+            rotation_history_lines(rows=rows, checkpoint=checkpoint), rows=rows, record=record
+        ),
         content_type="text/csv; charset=utf-8",
     )
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -20,15 +20,11 @@ from keyvault.audit.export import ExportFormat, audit_export_response
 from keyvault.audit.forms import AuditFilterForm, ComplianceRangeForm
 from keyvault.audit.history_export import rotation_history_export
 from keyvault.audit.selectors import audit_page
+from keyvault.web.params import query_cursor
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import viewer_required
 
 FILTER_FIELDS = ("integration", "actor", "action", "date_from", "date_to", "q")
-
-
-def _cursor(raw: str | None) -> int | None:
-    """A page cursor (a ``seq``); anything else means "no cursor"."""
-    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
 
 
 def _filter_form(data: dict[str, str]) -> AuditFilterForm:
@@ -45,8 +41,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     page = audit_page(
         filters=filters,
-        before=_cursor(request.GET.get("before")),
-        after=_cursor(request.GET.get("after")),
+        before=query_cursor(request, "before"),
+        after=query_cursor(request, "after"),
     )
     query = request.GET.copy()
     for key in ("before", "after"):

@@ -26,7 +26,7 @@ from keyvault.vault import credentials
 from keyvault.vault.expiry import local_midnight
 from keyvault.vault.forms import expires_on_field, scim_url_field, token_field
 from keyvault.vault.providers import provider_for
-from keyvault.web.forms import apply_service_errors
+from keyvault.web.forms import TextField, apply_service_errors
 
 
 class _ActsOnCurrent(forms.Form):
@@ -86,7 +86,8 @@ class RotateForm(_ActsOnCurrent, _PasteForm):
     scim_url = scim_url_field(
         help_text="Leave empty to keep the current URL (it is not shown here)."
     )
-    reason = forms.CharField(
+    reason = TextField(
+        multiline=True,
         required=False,
         max_length=services.REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -153,7 +154,8 @@ class CredentialAddForm(_PasteForm):
 
 class RevokeForm(_ActsOnCurrent):
     page = "revoke"
-    reason = forms.CharField(
+    reason = TextField(
+        multiline=True,
         max_length=services.REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Kept in the audit log, e.g. “leaked in a support ticket”.",

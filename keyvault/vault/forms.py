@@ -29,7 +29,13 @@ from keyvault.vault import credentials
 from keyvault.vault.expiry import local_midnight
 from keyvault.vault.providers import PROVIDERS, IdentityProvider, ProviderKind
 from keyvault.vault.validation import validate_thresholds
-from keyvault.web.forms import NO_AUTOFILL, DateInput, NoEchoTextInput, apply_service_errors
+from keyvault.web.forms import (
+    NO_AUTOFILL,
+    DateField,
+    NoEchoTextInput,
+    TextField,
+    apply_service_errors,
+)
 
 
 def scim_url_field(**kwargs: Any) -> forms.CharField:
@@ -58,13 +64,17 @@ def token_field(*, label: str = "Token") -> forms.CharField:
 
 
 def expires_on_field(**kwargs: Any) -> forms.DateField:
-    return forms.DateField(label="Expires on", required=False, widget=DateInput(), **kwargs)
+    return DateField(label="Expires on", required=False, **kwargs)
+
+
+#: Notes are a few lines of where and who; a longer text is almost surely a paste gone wrong.
+NOTES_MAX_LENGTH = 5000
 
 
 class IntegrationForm(forms.Form):
     """An integration's metadata (create and edit)."""
 
-    name = forms.CharField(
+    name = TextField(
         max_length=200,
         help_text="What needs the credential, e.g. “Atlassian Cloud — acme (Okta SCIM)”.",
     )
@@ -74,19 +84,21 @@ class IntegrationForm(forms.Form):
     identity_provider = forms.ChoiceField(
         choices=IdentityProvider.choices, initial=IdentityProvider.OKTA
     )
-    owner = forms.CharField(max_length=200, required=False, help_text="Person or team responsible.")
+    owner = TextField(max_length=200, required=False, help_text="Person or team responsible.")
     owner_email = forms.EmailField(
         required=False,
         label="Owner email",
         help_text="Reminders can go here.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    notes = forms.CharField(
+    notes = TextField(
+        multiline=True,
         required=False,
+        max_length=NOTES_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Where it is configured, who to ask — never the secret itself.",
     )
-    reminder_thresholds = forms.CharField(
+    reminder_thresholds = TextField(
         required=False,
         max_length=100,
         label="Reminder days",
@@ -117,7 +129,7 @@ class IntegrationCreateForm(IntegrationForm):
 
     scim_url = scim_url_field()
     token = token_field()
-    issued_on = forms.DateField(label="Issued on", widget=DateInput())
+    issued_on = DateField(label="Issued on")
     expires_on = expires_on_field(help_text="Leave empty for the provider's usual lifetime.")
 
     def __init__(self, *args: Any, now: datetime, **kwargs: Any) -> None:

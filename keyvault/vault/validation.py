@@ -108,13 +108,15 @@ def thresholds_parse(raw: str | Iterable[int]) -> tuple[int, ...]:
                 raise ValidationError(
                     "Remove the empty entry (two commas in a row?).", code="empty_entry"
                 )
-            if not item.isdigit():
+            # ``isdigit()`` alone accepts "²" and "①", which ``int()`` refuses.
+            if not (item.isascii() and item.isdigit()):
                 raise ValidationError(
                     "“%(item)s” is not a whole number of days.",
                     code="not_a_number",
                     params={"item": item[:20]},
                 )
-            value = int(item)
+            # More digits than any threshold needs: out of range, without a huge ``int()``.
+            value = int(item) if len(item) <= 6 else MAX_THRESHOLD_DAYS + 1
         else:
             value = int(item)
         if not 0 <= value <= MAX_THRESHOLD_DAYS:
@@ -122,7 +124,7 @@ def thresholds_parse(raw: str | Iterable[int]) -> tuple[int, ...]:
                 "%(value)s days is out of range: use 0 to %(max)s (overdue reminders are daily "
                 "and need no entry).",
                 code="out_of_range",
-                params={"value": value, "max": MAX_THRESHOLD_DAYS},
+                params={"value": str(item)[:20], "max": MAX_THRESHOLD_DAYS},
             )
         days.add(value)
     if not days:

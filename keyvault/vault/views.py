@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from keyvault.vault import forms, selectors, services
 from keyvault.web.forms import apply_service_errors
+from keyvault.web.params import query_text
 from keyvault.web.reauth import password_confirm
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
@@ -32,9 +33,8 @@ from keyvault.web.secrecy import handles_secrets
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Integrations by soonest expiry, searchable (``q``), 50 a page."""
     now = timezone.now()
-    result = selectors.dashboard_page(
-        q=request.GET.get("q", ""), page_number=request.GET.get("page"), now=now
-    )
+    q = query_text(request, "q", max_length=selectors.SEARCH_MAX_LENGTH, label="search")
+    result = selectors.dashboard_page(q=q, page_number=request.GET.get("page"), now=now)
     return render(request, "keyvault/dashboard.html", {"result": result, "now": now})
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import OperationalError
+from django.db.models.query import QuerySet
 from django.test import Client
 from django.urls import reverse
 
@@ -115,6 +118,7 @@ def test_the_export_is_itself_audited_with_its_filter_and_is_not_in_its_own_outp
     assert exported.details == {
         "format": "jsonl",
         "filters": {"action": "credential.rotated", "q": "yearly", "date_from": "2026-01-01"},
+        "rows": 1,
     }
     records = [json.loads(line) for line in body.splitlines()]
     assert [r["action"] for r in records] == ["credential.rotated"]
@@ -226,3 +230,91 @@ def test_jsonl_records_carry_the_readable_fields_too(
     (record,) = [json.loads(line) for line in body.splitlines()]
     assert record["sentence"].startswith("alice revealed the Atlassian acme key ····")
     assert record["outcome"] == "succeeded" and len(record["credential_hint"]) == 4
+
+
+# --- the export's own audit event: recorded once the stream has been produced ------------
+
+
+# Closing a response ends the request, which closes the database connection: the two tests
+# that close one run outside a test transaction (``transactional_db``).
+
+
+def _exports() -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).order_by("seq"))
+
+
+@pytest.fixture
+def many_events(db: Any) -> int:
+    """Enough events for an export of several chunks (each about 64k characters)."""
+    for n in range(300):
+        audit_append(
+            action=AuditAction.LOGIN_FAILED, now=NOW, actor_label=f"u{n}", details={"x": "y" * 400}
+        )
+    return 300
+
+
+def test_an_export_is_audited_only_once_its_stream_has_been_produced(
+    auditor_client: Client, many_events: int
+) -> None:
+    recorded = AuditEvent.objects.count()  # the events, and the auditor's sign-in
+    response = auditor_client.post(EXPORT_URL, {"format": "jsonl"})
+    assert response.status_code == 200
+    assert _exports() == []  # nothing recorded before a byte is produced
+    body = b"".join(response.streaming_content).decode()
+    (exported,) = _exports()
+    assert exported.details["rows"] == recorded == len(body.splitlines())
+    assert recorded > many_events
+    assert "outcome" not in exported.details
+    assert audit_verify().ok
+
+
+def test_events_recorded_while_an_export_runs_stay_out_of_it(
+    auditor_client: Client, many_events: int
+) -> None:
+    recorded = AuditEvent.objects.count()
+    response = auditor_client.post(EXPORT_URL, {"format": "jsonl"})
+    audit_append(action=AuditAction.LOGIN_FAILED, now=NOW, actor_label="late", details={})
+    body = b"".join(response.streaming_content).decode()
+    assert '"late"' not in body
+    assert _exports()[0].details["rows"] == recorded
+
+
+def test_an_export_whose_rows_cannot_be_read_is_recorded_as_failed(
+    auditor_client: Client, many_events: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_iterator = QuerySet.iterator
+
+    def breaks_half_way(self: QuerySet[Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
+        for n, row in enumerate(real_iterator(self, *args, **kwargs)):
+            if n == 150:
+                raise OperationalError("server closed the connection unexpectedly")
+            yield row
+
+    monkeypatch.setattr(QuerySet, "iterator", breaks_half_way)
+    response = auditor_client.post(EXPORT_URL, {"format": "csv"})
+    with pytest.raises(OperationalError):
+        b"".join(response.streaming_content)
+    (exported,) = _exports()
+    assert exported.details["outcome"] == "failed"
+    assert exported.details["error"] == "OperationalError"
+    assert exported.details["rows"] == 150
+
+
+def test_an_export_the_client_abandons_is_recorded_as_failed(
+    transactional_db: Any, auditor_client: Client, many_events: int
+) -> None:
+    response = auditor_client.post(EXPORT_URL, {"format": "jsonl"})
+    next(iter(response.streaming_content))  # the first chunk, then the client goes away
+    response.close()  # what the WSGI server does then
+    (exported,) = _exports()
+    assert exported.details["outcome"] == "failed"
+    assert exported.details["error"] == "GeneratorExit"
+    assert 0 < exported.details["rows"] < many_events
+
+
+def test_an_export_never_started_records_nothing(
+    transactional_db: Any, auditor_client: Client
+) -> None:
+    response = auditor_client.post(EXPORT_URL, {"format": "csv"})
+    response.close()
+    assert _exports() == []

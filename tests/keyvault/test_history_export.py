@@ -161,7 +161,8 @@ def test_no_cell_can_start_a_formula(history: dict[str, Any], admin_client: Clie
 def test_the_export_is_audited_with_what_and_which_range(
     history: dict[str, Any], auditor_client: Client, auditor_user: Any
 ) -> None:
-    _export(auditor_client, date_from="2027-01-01", date_to="2027-03-15")
+    head_before = AuditEvent.objects.latest("seq").seq
+    _, rows, _ = _export(auditor_client, date_from="2027-01-01", date_to="2027-03-15")
     event = AuditEvent.objects.get(action=AuditAction.AUDIT_EXPORTED)
     assert event.actor == auditor_user
     assert event.details == {
@@ -169,8 +170,21 @@ def test_the_export_is_audited_with_what_and_which_range(
         "format": "csv",
         "date_from": "2027-01-01",
         "date_to": "2027-03-15",
+        "checkpoint_seq": head_before,
+        "rows": len(rows),
     }
     assert audit_verify().ok
+
+
+def test_the_export_is_audited_only_once_its_stream_has_been_produced(
+    history: dict[str, Any], auditor_client: Client
+) -> None:
+    response = auditor_client.post(EXPORT_URL, {"date_from": "2027-01-01"})
+    assert not AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).exists()
+
+    b"".join(response.streaming_content)
+
+    assert AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).count() == 1
 
 
 def test_the_audit_log_reads_the_export_as_a_sentence(
@@ -225,14 +239,20 @@ def test_admins_and_auditors_may_export_and_no_one_else(
     assert AuditEvent.objects.count() == before
 
 
-def test_the_export_ends_with_a_signed_checkpoint_that_covers_it(
+def test_the_export_ends_with_a_signed_checkpoint_anchoring_every_event_it_lists(
     history: dict[str, Any], auditor_client: Client
 ) -> None:
+    retirements = AuditEvent.objects.filter(
+        action__in=[AuditAction.CREDENTIAL_ROTATED, AuditAction.CREDENTIAL_REVOKED]
+    )
+    head_before = AuditEvent.objects.latest("seq").seq
+
     checkpoint = _checkpoint_of(auditor_client, date_from="2027-01-01", date_to="2027-03-15")
 
-    exported = AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).latest("seq")
-    assert checkpoint.seq >= exported.seq
+    assert checkpoint.seq == head_before >= max(e.seq for e in retirements)
     assert AuditEvent.objects.get(seq=checkpoint.seq).hash == checkpoint.hash
+    exported = AuditEvent.objects.get(action=AuditAction.AUDIT_EXPORTED)
+    assert exported.details["checkpoint_seq"] == checkpoint.seq
     # It is a line of the checkpoint file, and verifies with the public key alone.
     assert checkpoint.to_line() in checkpoint_file().read_text()
     key = VerifyKey.parse(public_key())
@@ -241,19 +261,20 @@ def test_the_export_ends_with_a_signed_checkpoint_that_covers_it(
     assert report.ok
 
 
-def test_an_existing_checkpoint_covering_the_export_is_reused(
+def test_an_existing_checkpoint_of_the_head_is_reused(
     history: dict[str, Any], auditor_client: Client, settings: Any
 ) -> None:
     settings.KEYVAULT_AUDIT_CHECKPOINT_EVERY = 1  # every event is anchored after its commit
-    path = checkpoint_file()
-    before = path.read_text().count("\n") if path.exists() else 0
+    _checkpoint_of(auditor_client, date_from="2027-01-01")  # anchors the log up to now
+    lines = checkpoint_file().read_text().splitlines()
 
     checkpoint = _checkpoint_of(auditor_client, date_from="2027-01-01", date_to="2027-03-15")
 
-    # One line for the export's own event, written by the every-N hook; none added for it.
-    lines = path.read_text().splitlines()
-    assert len(lines) == before + 1
-    assert lines[-1] == checkpoint.to_line().strip()
+    # Only the every-N hook wrote, for the first export's own event; the second export reused
+    # that checkpoint of the head rather than signing another.
+    after = checkpoint_file().read_text().splitlines()
+    assert checkpoint.to_line().strip() == lines[-1]
+    assert len(after) == len(lines) + 1  # the second export's own event, anchored after it
 
 
 @pytest.mark.django_db  # the whole request inside one transaction that never commits
