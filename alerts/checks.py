@@ -24,6 +24,14 @@ def reminder_settings_check(app_configs: Any, **kwargs: Any) -> list[Error]:
         errors.append(Error("KEYVAULT_SCAN_INTERVAL_SECONDS must be at least 1", id="alerts.E002"))
     if settings.KEYVAULT_REMINDER_MAX_ATTEMPTS < 1:
         errors.append(Error("KEYVAULT_REMINDER_MAX_ATTEMPTS must be at least 1", id="alerts.E003"))
+    if settings.KEYVAULT_REMINDER_REQUEUE_SECONDS < settings.KEYVAULT_SCAN_INTERVAL_SECONDS:
+        # Shorter than a scan period, every scan would hand every waiting reminder over again.
+        errors.append(
+            Error(
+                "KEYVAULT_REMINDER_REQUEUE_SECONDS must be at least KEYVAULT_SCAN_INTERVAL_SECONDS",
+                id="alerts.E005",
+            )
+        )
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
     longest = (
         settings.KEYVAULT_REMINDER_RETRY_MAX_SECONDS

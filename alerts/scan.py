@@ -2,11 +2,12 @@
 
 The outbox (``Reminder`` rows) is the record of what is owed, not the broker. A pending row is
 handed to the broker once (``enqueued_at``); a scan hands it again only when that message must
-be lost: it was never sent (broker down), or it should have run more than the claim timeout
-ago (the filesystem broker never redelivers; Redis loses queued work when it restarts without
-persistence). So broker messages never outnumber pending rows, and a lost message delays a
-reminder by at most the claim timeout plus a scan period, never loses it. Deliveries whose
-worker died mid-send are re-opened and flagged ``possible_duplicate``.
+be lost: it was never sent (broker down), or it should have run more than
+``KEYVAULT_REMINDER_REQUEUE_SECONDS`` ago (Redis loses queued work when it restarts without
+persistence). So broker messages do not outnumber pending rows, even with the workers down for
+an hour, and a lost message delays a reminder by at most that long plus a scan period, never
+loses it. Deliveries whose worker died mid-send (the filesystem broker never redelivers them)
+are re-opened after the claim timeout and flagged ``possible_duplicate``.
 
 Delivery itself (claim, send, record) lives in ``alerts.delivery``.
 """
@@ -352,10 +353,10 @@ def _pending_due(*, now: datetime) -> list[QueuedReminder]:
     """Pending rows whose backoff (if any) is over and that have no live broker message,
     oldest first.
 
-    A row's message is live until the claim timeout after it was due to run: after it was
-    enqueued, or after its retry time when a retry was scheduled.
+    A row's message is live until ``KEYVAULT_REMINDER_REQUEUE_SECONDS`` after it was due to
+    run: after it was enqueued, or after its retry time when a retry was scheduled.
     """
-    lost_before = now - timedelta(seconds=settings.KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS)
+    lost_before = now - timedelta(seconds=settings.KEYVAULT_REMINDER_REQUEUE_SECONDS)
     return [
         QueuedReminder(id=pk, integration=name, channel=channel, threshold=threshold)
         for pk, name, channel, threshold in Reminder.objects.annotate(

@@ -278,6 +278,10 @@ KEYVAULT_REMINDER_RETRY_MAX_SECONDS = env.float("KEYVAULT_REMINDER_RETRY_MAX_SEC
 KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS = env.float(
     "KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS", default=600
 )
+# A pending reminder handed to the broker that has not run this long after it was due is taken
+# for lost (a Redis restarted without persistence) and handed over again. Messages waiting for
+# a worker are not lost, so this is long: workers down for an hour leave one message per row.
+KEYVAULT_REMINDER_REQUEUE_SECONDS = env.float("KEYVAULT_REMINDER_REQUEUE_SECONDS", default=7200)
 
 # --- Celery ---
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -29,6 +29,10 @@ def claim_timeout() -> timedelta:
     return timedelta(seconds=settings.KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS)
 
 
+def requeue_after() -> timedelta:
+    return timedelta(seconds=settings.KEYVAULT_REMINDER_REQUEUE_SECONDS)
+
+
 def queued_ids(now: Any) -> list[int]:
     return [q.id for q in reminders_scan(now=now, enqueue=False).queued]
 
@@ -41,9 +45,11 @@ def test_a_row_handed_to_the_broker_is_not_queued_again_by_the_next_scans(
     reminders_mark_enqueued(ids=[reminder_id], now=NOW)
 
     assert queued_ids(NOW + timedelta(minutes=1)) == []
-    assert queued_ids(NOW + claim_timeout()) == []
+    # Workers down for an hour: the message waits in the broker, nothing is added.
+    assert queued_ids(NOW + timedelta(hours=1)) == []
+    assert queued_ids(NOW + requeue_after()) == []
     # Its message should have run long ago: lost (a broker restart), so it is sent again.
-    assert queued_ids(NOW + claim_timeout() + timedelta(seconds=1)) == [reminder_id]
+    assert queued_ids(NOW + requeue_after() + timedelta(seconds=1)) == [reminder_id]
 
 
 def test_a_row_never_handed_to_the_broker_is_queued_by_every_scan(
@@ -56,7 +62,7 @@ def test_a_row_never_handed_to_the_broker_is_queued_by_every_scan(
     assert queued_ids(NOW + timedelta(minutes=1)) == [reminder_id]
 
 
-def test_a_scheduled_retry_counts_as_live_until_the_claim_timeout_after_its_retry_time(
+def test_a_scheduled_retry_counts_as_live_until_the_requeue_time_after_its_retry_time(
     due_credential: DueFactory, slack_channel: Any, slack: SlackStub
 ) -> None:
     due_credential(days=7)
@@ -68,8 +74,8 @@ def test_a_scheduled_retry_counts_as_live_until_the_claim_timeout_after_its_retr
     retry_at = NOW + timedelta(seconds=600)
 
     assert queued_ids(retry_at) == []
-    assert queued_ids(retry_at + claim_timeout()) == []
-    assert queued_ids(retry_at + claim_timeout() + timedelta(seconds=1)) == [reminder_id]
+    assert queued_ids(retry_at + requeue_after()) == []
+    assert queued_ids(retry_at + requeue_after() + timedelta(seconds=1)) == [reminder_id]
 
 
 def test_a_retry_is_counted_from_the_moment_the_failure_was_known(

@@ -326,3 +326,11 @@ def test_reminder_settings_are_checked(settings: Any) -> None:
     errors = {error.id: error.msg for error in reminder_settings_check(None)}
     assert set(errors) == {"alerts.E001", "alerts.E004"}
     assert "400 days is out of range" in errors["alerts.E001"]
+
+
+def test_a_requeue_time_shorter_than_a_scan_period_is_refused(settings: Any) -> None:
+    from alerts.checks import reminder_settings_check
+
+    settings.KEYVAULT_REMINDER_REQUEUE_SECONDS = settings.KEYVAULT_SCAN_INTERVAL_SECONDS - 1
+
+    assert [error.id for error in reminder_settings_check(None)] == ["alerts.E005"]

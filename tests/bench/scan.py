@@ -47,7 +47,8 @@ owed AS (
                           2147483647)
 )
 INSERT INTO alerts_reminder
-    (credential_id, channel_id, threshold, status, due_at, created_at, attempts, last_error)
+    (credential_id, channel_id, threshold, status, due_at, created_at, attempts, last_error,
+     possible_duplicate)
 SELECT cid, chid, t,
        CASE WHEN t = MIN(t) OVER (PARTITION BY cid, chid) THEN 'pending' ELSE 'skipped' END,
 """
@@ -68,7 +69,7 @@ overdue(t) AS (
 th(t) AS (SELECT value FROM json_each(%s) UNION ALL SELECT t FROM overdue),
 """  # noqa: S608 (constant text only; values are bound as parameters)
     + _PAIRS_OWED_INSERT
-    + """       datetime(exp_day, (-t) || ' days'), %s, 0, ''
+    + """       datetime(exp_day, (-t) || ' days'), %s, 0, '', FALSE
 FROM owed WHERE true
 ORDER BY cid, chid, t
 ON CONFLICT DO NOTHING
@@ -93,7 +94,7 @@ th AS (
 ),
 """  # noqa: S608 (constant text only; values are bound as parameters)
     + _PAIRS_OWED_INSERT
-    + """       (exp_day - t)::timestamp AT TIME ZONE 'UTC', %s, 0, ''
+    + """       (exp_day - t)::timestamp AT TIME ZONE 'UTC', %s, 0, '', FALSE
 FROM owed
 ORDER BY cid, chid, t
 ON CONFLICT DO NOTHING

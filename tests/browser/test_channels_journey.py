@@ -63,7 +63,13 @@ def test_admin_sees_the_exact_error_when_the_webhook_is_gone(
     expect(
         page.get_by_text("The test notification failed: Slack answered HTTP 404")
     ).to_be_visible()
-    expect(page.get_by_text("no_service: the webhook was removed")).to_be_visible()
+    flash = page.locator(".message--error")
+    expect(flash.get_by_text("no_service: the webhook was removed")).to_be_visible()
+    # The page keeps the last test's result in its health card, across reloads.
+    page.reload()
+    last_test = page.locator("#last-test")
+    expect(last_test).to_contain_text("Failed")
+    expect(last_test).to_contain_text("no_service: the webhook was removed")
     assert SECRET_PART not in page.content()
 
 
