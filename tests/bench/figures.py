@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tests.bench import auditlog, data, delivery, scan
+from tests.bench import auditlog, data, delivery, scan, steady
 from tests.bench.harness import Figure, measure, median_time
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -73,6 +73,8 @@ def run_all(*, quick: bool, progress: Callable[[str], Any] = print) -> list[Figu
     run("dashboard", dashboard_figure, sizes=sizes.dashboard)
     run("delivery", delivery.delivery_figure, count=sizes.delivery)
     run("reminder scan", scan.scan_figure, sizes=sizes.scan, now=NOW, slack_url=UNUSED_SLACK_URL)
+    run("steady-state scan", steady.steady_scan_figure, size=max(sizes.scan), now=NOW)
+    run("worker outage", steady.outage_messages_figure, now=NOW)
     data.wipe()
     data.build_credentials(current=sizes.audit_integrations, now=NOW, prefix="a ")
     client = _admin_client()
