@@ -18,4 +18,9 @@ urlpatterns = [
     path("<uuid:channel_id>/edit/", views.channel_edit, name="channel_edit"),
     path("<uuid:channel_id>/delete/", views.channel_delete, name="channel_delete"),
     path("<uuid:channel_id>/test/", views.channel_test, name="channel_test"),
+    path(
+        "<uuid:channel_id>/rotate-secret/",
+        views.channel_rotate_secret,
+        name="channel_rotate_secret",
+    ),
 ]
