@@ -1,132 +1,43 @@
 """Reminder channels: validate, create, change, delete and test them (reads: ``alerts.selectors``).
 
 Every write validates first (``ValidationError`` keyed by form field, nothing half-saved),
-then saves and appends its AuditEvent in one transaction. A Slack webhook URL is a secret: it
-is sealed into ``webhook_ciphertext`` and only its hint (``hooks.slack.com/…/AbCd``) is kept in
-clear, shown, or written to the audit log. All functions are keyword-only and take ``now``.
+then saves and appends its AuditEvent in one transaction. A Slack, Teams or webhook URL is a
+secret: it is sealed into ``webhook_ciphertext`` and only its hint (``hooks.slack.com/…/AbCd``)
+is kept in clear, shown, or written to the audit log. A webhook channel's signing secret is
+generated here, sealed into ``signing_secret_ciphertext`` and handed back once, to be shown
+once (``channel_add``, ``channel_rotate_signing_secret``). All functions are keyword-only and
+take ``now``.
 """
 
 from __future__ import annotations
 
-import unicodedata
+import base64
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from alerts.channel_validation import clean_recipients, clean_webhook_url, webhook_hint
 from alerts.messages import test_notification
-from alerts.models import Channel, ChannelKind
+from alerts.models import URL_KINDS, Channel, ChannelKind
 from alerts.scan import reminders_scan_soon
 from alerts.selectors import channel_open_reminders
 from alerts.transports.base import TransportError, transport_for
 from alerts.transports.email import split_addresses
 from alerts.transports.slack import webhook_secrets
+from alerts.transports.webhook import SECRET_PREFIX
 from keyvault.audit.chain import audit_append
 from keyvault.crypto.cipher import CryptoError
 from keyvault.models import AuditAction, Integration
 from keyvault.vault import leaks
 
-# http:// is accepted only for these hosts: a relay or stub on the same machine, where the URL
-# never crosses a network in clear.
-LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
-MAX_WEBHOOK_URL = 2048
-MAX_RECIPIENTS = 50
-
-
-# --- validation -----------------------------------------------------------------------------
-
-
-def clean_webhook_url(raw: str | None) -> str:
-    """An https URL with a host and a path (``http`` only on loopback, for local relays).
-
-    Any such URL is accepted, not only ``hooks.slack.com``, so Slack-compatible services work;
-    a ``hooks.slack.com`` URL must have Slack's shape. Messages never quote the URL.
-    """
-    url = (raw or "").strip()
-    if not url:
-        raise ValidationError("Paste the webhook URL: it is empty.", code="required")
-    if len(url) > MAX_WEBHOOK_URL:
-        raise ValidationError(
-            f"The URL is longer than {MAX_WEBHOOK_URL} characters.", code="too_long"
-        )
-    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in url):
-        raise ValidationError(
-            "The URL contains spaces or invisible characters; paste it again.", code="invalid"
-        )
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname or ""
-        parts.port  # noqa: B018 -- raises ValueError on a bad port
-    except ValueError:
-        raise ValidationError("This is not a valid URL.", code="invalid") from None
-    scheme = parts.scheme.lower()
-    if scheme == "http" and hostname not in LOOPBACK_HOSTS:
-        raise ValidationError(
-            "The URL must start with https:// (http:// is accepted only for 127.0.0.1).",
-            code="not_https",
-        )
-    if scheme not in ("https", "http") or not hostname:
-        raise ValidationError(
-            "This is not a webhook URL; it should look like "
-            "https://hooks.slack.com/services/T…/B…/….",
-            code="invalid",
-        )
-    if parts.username or parts.password:
-        raise ValidationError("The URL must not carry a user name or password.", code="userinfo")
-    if parts.path.strip("/") == "":
-        raise ValidationError(
-            "The URL has no path; copy the whole webhook URL from Slack.", code="no_path"
-        )
-    if hostname == "hooks.slack.com" and parts.path.startswith("/services/"):
-        segments = [s for s in parts.path.split("/")[2:] if s]
-        if len(segments) != 3:
-            raise ValidationError(
-                "This Slack webhook URL looks cut short; it should look like "
-                "https://hooks.slack.com/services/T…/B…/….",
-                code="shape",
-            )
-    return url
-
-
-def webhook_hint(url: str) -> str:
-    """What may be shown of a webhook URL: its host and the last 4 characters of its path."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    if len(host) > 28:
-        host = host[:27] + "…"
-    tail = parts.path.rstrip("/")[-4:]
-    return f"{host}/…/{tail}"
-
-
-def clean_recipients(raw: str | None) -> str:
-    """Validate a comma-separated address list; returns it normalised (``a@x, b@y``)."""
-    addresses = split_addresses(raw or "")
-    bad = []
-    for address in addresses:
-        try:
-            validate_email(address)
-        except ValidationError:
-            bad.append(address)
-    if bad:
-        listed = ", ".join(f"“{a[:80]}”" for a in bad[:5])
-        raise ValidationError(
-            f"Not a valid email address: {listed}. Separate addresses with commas.",
-            code="invalid",
-        )
-    if len(addresses) > MAX_RECIPIENTS:
-        raise ValidationError(
-            f"At most {MAX_RECIPIENTS} addresses; use a mailing list for more.", code="too_many"
-        )
-    return ", ".join(addresses)
-
+#: Random bytes in a generated signing secret (Standard Webhooks asks for 24 to 64).
+SIGNING_SECRET_BYTES = 32
 
 # --- writes ---------------------------------------------------------------------------------
 
@@ -147,21 +58,27 @@ class ChannelInput:
 
 
 def _validated(
-    *, kind: str, data: ChannelInput, creating: bool, current_webhook: str = ""
+    *,
+    kind: str,
+    data: ChannelInput,
+    creating: bool,
+    current_webhook: str = "",
+    current_secret: str = "",
 ) -> dict[str, Any]:
     """Clean every field and report all problems at once; returns the cleaned values.
 
     The name is shown on every page and kept in the audit log: one that holds the webhook URL
-    (the new one or ``current_webhook``), or a part of its secret path, is refused.
+    (the new one or ``current_webhook``), a part of its secret path, or the signing secret
+    (``current_secret``), is refused.
     """
     errors: dict[str, list[ValidationError]] = {}
     cleaned: dict[str, Any] = {"name": " ".join(data.name.split())}
     if not cleaned["name"]:
         errors["name"] = [ValidationError("Give the channel a name.", code="required")]
-    if kind == ChannelKind.SLACK:
+    if kind in URL_KINDS:
         if creating or data.webhook_url.strip():
             try:
-                cleaned["webhook_url"] = clean_webhook_url(data.webhook_url)
+                cleaned["webhook_url"] = clean_webhook_url(data.webhook_url, kind=kind)
             except ValidationError as exc:
                 errors["webhook_url"] = exc.error_list
     elif kind == ChannelKind.EMAIL:
@@ -183,7 +100,12 @@ def _validated(
     try:
         leaks.refuse_secrets(
             {"name": cleaned["name"]},
-            secrets=[part for url in webhooks for part in webhook_secrets(url)],
+            secrets=[part for url in webhooks for part in webhook_secrets(url)]
+            + (
+                [current_secret, current_secret.removeprefix(SECRET_PREFIX)]
+                if current_secret
+                else []
+            ),
         )
     except ValidationError as exc:
         errors.setdefault("name", []).extend(exc.error_dict["name"])
@@ -200,17 +122,28 @@ def _save(channel: Channel) -> None:
         raise ValidationError({"name": ["A channel with this name already exists."]}) from None
 
 
-def _current_webhook(channel: Channel) -> str:
-    """The stored webhook URL, or "" when it cannot be decrypted (then any paste replaces it)."""
+def _current(channel: Channel, column: str) -> str:
+    """A stored secret, or "" when it cannot be decrypted (then any new value replaces it)."""
     try:
-        return channel.unseal("webhook_ciphertext")
+        return channel.unseal(column)
     except CryptoError:
         return ""
 
 
+def _current_webhook(channel: Channel) -> str:
+    return _current(channel, "webhook_ciphertext")
+
+
+def signing_secret_generate() -> str:
+    """A new Standard Webhooks signing secret: ``whsec_`` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SIGNING_SECRET_BYTES)).decode()
+
+
 def _destination(channel: Channel) -> dict[str, Any]:
-    """Audit-safe description of where a channel sends (hint, never the URL)."""
-    if channel.kind == ChannelKind.SLACK:
+    """Audit-safe description of where a channel sends (hint, never the URL or a secret)."""
+    if channel.kind == ChannelKind.WEBHOOK:
+        return {"webhook": channel.webhook_hint, "signed": "standard-webhooks v1"}
+    if channel.kind in URL_KINDS:
         return {"webhook": channel.webhook_hint}
     return {
         "recipients": split_addresses(channel.email_recipients),
@@ -218,18 +151,38 @@ def _destination(channel: Channel) -> dict[str, Any]:
     }
 
 
-def channel_create(
+@dataclass(frozen=True)
+class ChannelAdded:
+    """A new channel and, for a webhook channel, its signing secret: show it to the admin once
+    and drop it (it is stored sealed; keyvault never shows it again)."""
+
+    channel: Channel
+    signing_secret: str = ""
+
+    def __repr__(self) -> str:  # the secret must not reach a traceback or log line
+        return f"ChannelAdded(channel={self.channel.name!r}, signing_secret=…)"
+
+
+def channel_add(
     *, kind: str, data: ChannelInput, actor: Any, now: datetime, ip: str | None = None
-) -> Channel:
-    """Create a Slack or email channel; audits ``CHANNEL_CREATED``. Raises ``ValidationError``."""
+) -> ChannelAdded:
+    """Create a channel of any kind; audits ``CHANNEL_CREATED``. Raises ``ValidationError``.
+
+    A webhook channel gets a generated signing secret, returned once in the result.
+    """
     cleaned = _validated(kind=kind, data=data, creating=True)
     channel = Channel(kind=kind, name=cleaned["name"], is_default=data.is_default)
-    if kind == ChannelKind.SLACK:
+    signing_secret = ""
+    if kind in URL_KINDS:
         channel.seal("webhook_ciphertext", cleaned["webhook_url"])
         channel.webhook_hint = webhook_hint(cleaned["webhook_url"])
     else:
         channel.email_recipients = cleaned["email_recipients"]
         channel.email_to_owner = data.email_to_owner
+    if kind == ChannelKind.WEBHOOK:
+        signing_secret = signing_secret_generate()
+        channel.seal("signing_secret_ciphertext", signing_secret)
+        channel.signing_secret_set_at = now
     with transaction.atomic():
         _save(channel)
         channel.integrations.set(data.integrations)
@@ -248,7 +201,57 @@ def channel_create(
             },
         )
         reminders_scan_soon()  # reminders already owed now have one more place to go
-    return channel
+    return ChannelAdded(channel=channel, signing_secret=signing_secret)
+
+
+def channel_create(
+    *, kind: str, data: ChannelInput, actor: Any, now: datetime, ip: str | None = None
+) -> Channel:
+    """``channel_add`` returning the channel only (for kinds without a secret to show; a
+    webhook channel made this way needs ``channel_rotate_signing_secret`` before anyone can
+    verify its events)."""
+    return channel_add(kind=kind, data=data, actor=actor, now=now, ip=ip).channel
+
+
+def channel_rotate_signing_secret(
+    *, channel: Channel, actor: Any, now: datetime, ip: str | None = None
+) -> str:
+    """Replace a webhook channel's signing secret; returns the new one, to be shown once.
+
+    The old secret stops working at once (receivers must be updated). Audited as
+    ``CHANNEL_CHANGED`` with ``signing_secret: "rotated"`` (never the secret). Raises
+    ``ValidationError`` for a channel that is not a webhook channel.
+    """
+    if channel.kind != ChannelKind.WEBHOOK:
+        raise ValidationError("Only webhook channels have a signing secret.", code="kind")
+    new_secret = signing_secret_generate()
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        previous = locked.signing_secret_set_at
+        locked.seal("signing_secret_ciphertext", new_secret)
+        locked.signing_secret_set_at = now
+        locked.save(
+            update_fields=["signing_secret_ciphertext", "signing_secret_set_at", "updated_at"]
+        )
+        audit_append(
+            action=AuditAction.CHANNEL_CHANGED,
+            now=now,
+            actor=actor,
+            target=locked,
+            ip=ip,
+            details={
+                "name": locked.name,
+                "kind": locked.kind,
+                "signing_secret": "rotated",
+                "changed": {
+                    "signing_secret": {
+                        "from": f"set {previous.isoformat()}" if previous else "unset",
+                        "to": f"set {now.isoformat()}",
+                    }
+                },
+            },
+        )
+    return new_secret
 
 
 def channel_update(
@@ -262,7 +265,8 @@ def channel_update(
         kind=channel.kind,
         data=data,
         creating=False,
-        current_webhook=_current_webhook(channel) if channel.kind == ChannelKind.SLACK else "",
+        current_webhook=_current_webhook(channel) if channel.kind in URL_KINDS else "",
+        current_secret=_current(channel, "signing_secret_ciphertext"),
     )
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
@@ -276,7 +280,7 @@ def channel_update(
         change("name", cleaned["name"])
         change("is_default", data.is_default)
         new_url = cleaned.get("webhook_url", "")
-        if locked.kind == ChannelKind.SLACK and new_url and new_url != _current_webhook(locked):
+        if locked.kind in URL_KINDS and new_url and new_url != _current_webhook(locked):
             new_hint = webhook_hint(new_url)
             changed["webhook"] = {"from": locked.webhook_hint, "to": new_hint}
             locked.seal("webhook_ciphertext", new_url)

@@ -1,8 +1,8 @@
 """Forms of the channel pages. They parse input; the rules live in ``alerts.channels``.
 
-The webhook URL is entered in a password-style input that never renders a value back: a form
-shown again after an error asks for it again, and an edit leaves it empty to keep the current
-one.
+A webhook URL (Slack, Teams, webhook) is entered in a password-style input that never renders a
+value back: a form shown again after an error asks for it again, and an edit leaves it empty to
+keep the current one.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class ChannelForm(forms.Form):
     )
 
     kind: ChannelKind
+    #: "New <title> channel"; the page's lede says how reminders get there.
+    title: str = ""
+    lede: str = ""
 
     def __init__(self, *args: Any, channel: Channel | None = None, **kwargs: Any) -> None:
         if channel is not None and "initial" not in kwargs:
@@ -63,8 +66,8 @@ class ChannelForm(forms.Form):
         )
 
 
-class SlackChannelForm(ChannelForm):
-    kind = ChannelKind.SLACK
+class UrlChannelForm(ChannelForm):
+    """A channel that posts to a secret URL (Slack, Teams, webhook)."""
 
     webhook_url = TextField(
         label="Webhook URL",
@@ -72,28 +75,69 @@ class SlackChannelForm(ChannelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs=NO_AUTOFILL),
-        help_text="The incoming webhook URL from Slack (https://hooks.slack.com/services/…). "
-        "It is stored encrypted and never shown again.",
     )
+    url_help = ""
+    url_label = "Webhook URL"
 
     def __init__(self, *args: Any, channel: Channel | None = None, **kwargs: Any) -> None:
         super().__init__(*args, channel=channel, **kwargs)
+        field = self.fields["webhook_url"]
+        field.label = self.url_label
         if channel is not None:
-            self.fields["webhook_url"].label = "New webhook URL"
-            self.fields["webhook_url"].help_text = (
+            field.label = f"New {self.url_label[0].lower()}{self.url_label[1:]}"
+            field.help_text = (
                 f"Leave empty to keep the current webhook ({channel.webhook_hint}). "
                 "A new URL is stored encrypted and never shown again."
             )
         else:
+            field.help_text = f"{self.url_help} It is stored encrypted and never shown again."
             # Checked by the service too; marking it here shows it as required in the page.
-            self.fields["webhook_url"].widget.attrs["required"] = True
+            field.widget.attrs["required"] = True
 
     def channel_input(self) -> ChannelInput:
         return replace(super().channel_input(), webhook_url=self.cleaned_data["webhook_url"])
 
 
+class SlackChannelForm(UrlChannelForm):
+    kind = ChannelKind.SLACK
+    title = "Slack"
+    lede = (
+        "Reminders are posted through a Slack incoming webhook. Create one in Slack (an app "
+        "with Incoming Webhooks, choose the channel) and paste its URL."
+    )
+    url_help = "The incoming webhook URL from Slack (https://hooks.slack.com/services/…)."
+
+
+class TeamsChannelForm(UrlChannelForm):
+    kind = ChannelKind.TEAMS
+    title = "Microsoft Teams"
+    lede = (
+        "Reminders are posted as Adaptive Cards through a Workflows webhook. In the Teams "
+        "channel, choose Workflows, then the template “Post to a channel when a webhook request "
+        "is received”, and paste the URL it shows."
+    )
+    url_help = (
+        "The workflow's URL (https://….logic.azure.com/…/invoke?…&sig=… or "
+        "https://….powerplatform.com/…). Office 365 connector URLs are retired."
+    )
+
+
+class WebhookChannelForm(UrlChannelForm):
+    kind = ChannelKind.WEBHOOK
+    title = "webhook"
+    lede = (
+        "Reminders are POSTed as JSON events signed per the Standard Webhooks spec. keyvault "
+        "generates the signing secret and shows it once, after the channel is added; give it to "
+        "your receiver."
+    )
+    url_help = "Your receiver's https URL."
+    url_label = "Endpoint URL"
+
+
 class EmailChannelForm(ChannelForm):
     kind = ChannelKind.EMAIL
+    title = "email"
+    lede = "Reminders are emailed with a plain-text and an HTML part."
 
     email_recipients = TextField(
         multiline=True,
@@ -127,4 +171,6 @@ class EmailChannelForm(ChannelForm):
 FORMS: dict[str, type[ChannelForm]] = {
     ChannelKind.SLACK.value: SlackChannelForm,
     ChannelKind.EMAIL.value: EmailChannelForm,
+    ChannelKind.TEAMS.value: TeamsChannelForm,
+    ChannelKind.WEBHOOK.value: WebhookChannelForm,
 }

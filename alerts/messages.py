@@ -1,16 +1,20 @@
-"""What reminders say: one ``Notification`` (subject, text, HTML, Slack) per message.
+"""What reminders say: one ``Notification`` (subject, text, HTML, Slack, Teams, webhook event)
+per message.
 
 Each form is rendered from its own template under ``templates/alerts/messages/``
-(``<name>_subject.txt``, ``<name>_body.txt``, ``<name>_body.html``, ``<name>_slack.json``) from
-one context built here. The context holds metadata only: never the token, the SCIM URL, the
-fingerprint or a webhook URL. Dates are shown in local time (``TIME_ZONE``).
+(``<name>_subject.txt``, ``<name>_body.txt``, ``<name>_body.html``, ``<name>_slack.json``,
+``<name>_teams.json``) from one context built here; the webhook event is built here as data
+(``reminder_event`` / ``test_event``, schema version ``WEBHOOK_SCHEMA_VERSION``, documented in
+the README). The context holds metadata only: never the token, the SCIM URL, the fingerprint
+or a webhook URL. Dates are shown in local time (``TIME_ZONE``); the webhook event's are UTC
+ISO 8601.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -27,6 +31,9 @@ if TYPE_CHECKING:
 
 TEMPLATE_DIR = "alerts/messages"
 DATE_FORMAT = "l j F Y, H:i T"  # e.g. "Sunday 8 March 2026, 09:00 UTC"
+#: Version of the webhook event body; raised only for a change a receiver could trip on
+#: (a field removed, renamed or changing type). New fields may appear within a version.
+WEBHOOK_SCHEMA_VERSION = 1
 
 
 def rotate_url(integration: Integration) -> str:
@@ -96,7 +103,63 @@ def reminder_notification(*, reminder: Reminder, now: datetime) -> Notification:
         "threshold": reminder.threshold,
         "idempotency_key": reminder.idempotency_key,
     }
-    return _render("reminder", context)
+    return _render("reminder", context, event=reminder_event(reminder=reminder, now=now))
+
+
+def reminder_event(*, reminder: Reminder, now: datetime) -> dict[str, Any]:
+    """The webhook event (``keyvault.reminder``, version 1) for one outbox row at ``now``.
+
+    Facts only, never a secret: no token, SCIM URL, fingerprint, webhook URL or signing secret.
+    ``days_left`` is negative once the credential has expired.
+    """
+    credential = reminder.credential
+    integration = credential.integration
+    due = Due.at(credential.expires_at, now=now)
+    return {
+        "type": "keyvault.reminder",
+        "version": WEBHOOK_SCHEMA_VERSION,
+        "idempotency_key": reminder.idempotency_key,
+        "created_at": _iso(now),
+        "summary": f"{integration.name}: credential {due.phrase}",
+        "threshold": reminder.threshold,
+        "integration": {
+            "id": str(integration.pk),
+            "name": integration.name,
+            "provider": integration.provider,
+            "provider_name": integration.get_provider_display(),
+            "identity_provider": integration.identity_provider,
+            "identity_provider_name": integration.get_identity_provider_display(),
+            "owner": integration.owner,
+            "owner_email": integration.owner_email,
+            "url": settings.SITE_URL
+            + reverse("keyvault:integration_detail", kwargs={"integration_id": integration.pk}),
+        },
+        "credential": {
+            "id": str(credential.pk),
+            "hint": credential.hint,
+            "state": credential.state,
+            "issued_at": _iso(credential.issued_at),
+            "expires_at": _iso(credential.expires_at),
+            "days_left": due.days,
+            "expired": due.expired,
+        },
+        "rotate_url": rotate_url(integration),
+    }
+
+
+def test_event(*, channel: Channel, now: datetime) -> dict[str, Any]:
+    """The webhook event a test notification sends (``keyvault.test``, version 1)."""
+    return {
+        "type": "keyvault.test",
+        "version": WEBHOOK_SCHEMA_VERSION,
+        "created_at": _iso(now),
+        "summary": f"Test notification from keyvault for the channel {channel.name}",
+        "channel": {"id": str(channel.pk), "name": channel.name, "url": channel_url(channel)},
+    }
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def test_notification(*, channel: Channel, now: datetime) -> Notification:
@@ -106,21 +169,25 @@ def test_notification(*, channel: Channel, now: datetime) -> Notification:
         "sent_at": local_datetime(now),
         "channel_url": channel_url(channel),
     }
-    return _render("test", context)
+    return _render("test", context, event=test_event(channel=channel, now=now))
 
 
 # Not a test of ours: keep pytest from collecting the function above when a test module
 # imports it.
 test_notification.__test__ = False  # type: ignore[attr-defined]
+test_event.__test__ = False  # type: ignore[attr-defined]
 
 
-def _render(name: str, context: dict[str, Any]) -> Notification:
+def _render(name: str, context: dict[str, Any], *, event: dict[str, Any]) -> Notification:
     # A header may not hold a line break; templates may end with one.
     subject = " ".join(render_to_string(f"{TEMPLATE_DIR}/{name}_subject.txt", context).split())
     text = str(render_to_string(f"{TEMPLATE_DIR}/{name}_body.txt", context)).strip() + "\n"
     html = str(render_to_string(f"{TEMPLATE_DIR}/{name}_body.html", context))
     slack = json.loads(
         render_to_string(f"{TEMPLATE_DIR}/{name}_slack.json", _slack_context(context))
+    )
+    teams = json.loads(
+        render_to_string(f"{TEMPLATE_DIR}/{name}_teams.json", _teams_context(context))
     )
     return Notification(
         subject=subject,
@@ -129,6 +196,8 @@ def _render(name: str, context: dict[str, Any]) -> Notification:
         slack_blocks=slack["blocks"],
         slack_text=slack["text"],
         idempotency_key=context.get("idempotency_key", ""),
+        teams_message=teams,
+        webhook_event=event,
     )
 
 
@@ -145,6 +214,12 @@ def _slack_context(context: dict[str, Any]) -> dict[str, Any]:
     if "channel_name" in context:
         out["header_name"] = _truncate(context["channel_name"], 80)
     return out
+
+
+def _teams_context(context: dict[str, Any]) -> dict[str, Any]:
+    """The context for the Adaptive Card template (which escapes every string for JSON)."""
+    name = context.get("integration_name") or context.get("channel_name") or ""
+    return {**context, "header_name": _truncate(name, 120)}
 
 
 def _truncate(value: str, limit: int) -> str:

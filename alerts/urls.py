@@ -23,4 +23,9 @@ urlpatterns = [
         views.reminder_retry,
         name="reminder_retry",
     ),
+    path(
+        "<uuid:channel_id>/rotate-secret/",
+        views.channel_rotate_secret,
+        name="channel_rotate_secret",
+    ),
 ]

@@ -13,12 +13,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from alerts import channels, delivery, selectors
 from alerts.forms import FORMS
-from alerts.models import ChannelKind
+from alerts.models import Channel, ChannelKind
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
@@ -59,14 +60,15 @@ def channel_detail(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
 def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
-    """New Slack or email channel."""
+    """New channel of ``kind``; a webhook channel's signing secret is shown once, in the answer
+    to the POST that created it."""
     form_class = FORMS.get(kind)
     if form_class is None:
         raise Http404("Unknown channel kind")
     form = form_class(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
-            channel = channels.channel_create(
+            added = channels.channel_add(
                 kind=kind,
                 data=form.channel_input(),
                 actor=request.user,
@@ -76,8 +78,10 @@ def channel_create(request: HttpRequest, kind: str) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"Channel “{channel.name}” was added.")
-            return redirect("alerts:channel_detail", channel_id=channel.pk)
+            if added.signing_secret:
+                return _show_secret_once(request, added.channel, added.signing_secret, new=True)
+            messages.success(request, f"Channel “{added.channel.name}” was added.")
+            return redirect("alerts:channel_detail", channel_id=added.channel.pk)
     return render(
         request, "alerts/channel_form.html", {"form": form, "kind": kind, "channel": None}
     )
@@ -170,3 +174,29 @@ def channel_test(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     else:
         messages.error(request, f"The test notification failed: {result.message}")
     return redirect("alerts:channel_detail", channel_id=channel.pk)
+
+
+@admin_required
+@require_POST
+@sensitive_variables()
+def channel_rotate_secret(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
+    """Replace a webhook channel's signing secret and show the new one, once."""
+    channel = selectors.channel_get(channel_id=channel_id)
+    if channel.kind != ChannelKind.WEBHOOK:
+        raise Http404("Only webhook channels have a signing secret")
+    secret = channels.channel_rotate_signing_secret(
+        channel=channel, actor=request.user, now=timezone.now(), ip=client_ip(request)
+    )
+    return _show_secret_once(request, channel, secret, new=False)
+
+
+@sensitive_variables("secret")
+def _show_secret_once(
+    request: HttpRequest, channel: Channel, secret: str, *, new: bool
+) -> HttpResponse:
+    """The one page that shows a signing secret: never cached, never shown again."""
+    response = render(
+        request, "alerts/channel_secret.html", {"channel": channel, "secret": secret, "new": new}
+    )
+    add_never_cache_headers(response)
+    return response

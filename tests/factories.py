@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from django.db import connections
 
+from alerts.channels import signing_secret_generate
 from alerts.models import Channel, ChannelKind, Reminder
 from keyvault.models import Credential
 from keyvault.vault import credentials, services
@@ -92,6 +93,48 @@ def slack_channel_make(
     channel.save()
     channel.integrations.set(list(integrations))
     return channel
+
+
+def teams_channel_make(
+    *,
+    name: str = "IT ops (Teams)",
+    url: str,
+    is_default: bool = True,
+    integrations: Iterable[Any] = (),
+) -> Channel:
+    """A Teams channel whose (secret) Workflows URL is sealed like the service seals it."""
+    channel = Channel(
+        kind=ChannelKind.TEAMS, name=name, is_default=is_default, webhook_hint="teams/…/" + url[-4:]
+    )
+    channel.seal("webhook_ciphertext", url)
+    channel.save()
+    channel.integrations.set(list(integrations))
+    return channel
+
+
+def webhook_channel_make(
+    *,
+    name: str = "SIEM webhook",
+    url: str,
+    is_default: bool = True,
+    integrations: Iterable[Any] = (),
+    signing_secret: str | None = None,
+) -> tuple[Channel, str]:
+    """A webhook channel with a sealed endpoint URL and signing secret; returns
+    ``(channel, signing_secret)``."""
+    signing_secret = signing_secret or signing_secret_generate()
+    channel = Channel(
+        kind=ChannelKind.WEBHOOK,
+        name=name,
+        is_default=is_default,
+        webhook_hint="hook/…/" + url[-4:],
+        signing_secret_set_at=NOW,
+    )
+    channel.seal("webhook_ciphertext", url)
+    channel.seal("signing_secret_ciphertext", signing_secret)
+    channel.save()
+    channel.integrations.set(list(integrations))
+    return channel, signing_secret
 
 
 def email_channel_make(

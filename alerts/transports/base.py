@@ -7,7 +7,7 @@ understands the provider's answer (``permanent``); the caller owns retries and b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from keyvault.vault.leaks import redact
@@ -22,7 +22,9 @@ class Notification:
     """What a reminder says, in every form a transport needs. Holds no secret.
 
     ``slack_blocks`` is Block Kit JSON; ``slack_text`` is its plain fallback (notifications,
-    screen readers and clients that cannot render blocks).
+    screen readers and clients that cannot render blocks). ``teams_message`` is the Workflows
+    webhook body (a ``message`` with one Adaptive Card attachment); ``webhook_event`` is the
+    versioned JSON event of webhook channels (schema in the README).
     """
 
     subject: str
@@ -32,6 +34,8 @@ class Notification:
     slack_text: str
     #: Stable per reminder (``Reminder.idempotency_key``); empty for a test notification.
     idempotency_key: str = ""
+    teams_message: dict[str, Any] = field(default_factory=dict)
+    webhook_event: dict[str, Any] = field(default_factory=dict)
 
 
 class TransportError(Exception):
@@ -99,18 +103,32 @@ def transport_for(channel: Channel, *, integration: Integration | None) -> Trans
     from alerts.models import ChannelKind
     from alerts.transports.email import EmailTransport
     from alerts.transports.slack import SlackTransport
-    from keyvault.crypto.cipher import CryptoError
+    from alerts.transports.teams import TeamsTransport
+    from alerts.transports.webhook import WebhookTransport
 
     if channel.kind == ChannelKind.SLACK:
-        try:
-            url = channel.unseal("webhook_ciphertext")
-        except CryptoError as exc:
-            raise TransportError(
-                f"The webhook URL cannot be decrypted ({exc}).", permanent=True
-            ) from None
-        if not url:
-            raise TransportError("This channel has no webhook URL.", permanent=True)
-        return SlackTransport(webhook_url=url)
+        return SlackTransport(webhook_url=_unsealed(channel, "webhook_ciphertext", "webhook URL"))
+    if channel.kind == ChannelKind.TEAMS:
+        return TeamsTransport(webhook_url=_unsealed(channel, "webhook_ciphertext", "webhook URL"))
+    if channel.kind == ChannelKind.WEBHOOK:
+        return WebhookTransport(
+            url=_unsealed(channel, "webhook_ciphertext", "webhook URL"),
+            signing_secret=_unsealed(channel, "signing_secret_ciphertext", "signing secret"),
+        )
     if channel.kind == ChannelKind.EMAIL:
         return EmailTransport.for_channel(channel, integration=integration)
     raise TransportError(f"Unknown channel kind {channel.kind!r}.", permanent=True)
+
+
+def _unsealed(channel: Channel, column: str, what: str) -> str:
+    """A channel's secret, decrypted; raises a permanent ``TransportError`` when it is missing
+    or cannot be decrypted."""
+    from keyvault.crypto.cipher import CryptoError
+
+    try:
+        value = channel.unseal(column)
+    except CryptoError as exc:
+        raise TransportError(f"The {what} cannot be decrypted ({exc}).", permanent=True) from None
+    if not value:
+        raise TransportError(f"This channel has no {what}.", permanent=True)
+    return value

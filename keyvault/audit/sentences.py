@@ -186,7 +186,12 @@ def _credential_destroyed(f: EventFacts) -> str:
 def _channel(f: EventFacts) -> str:
     kind = f.text("kind") or f.text("channel_kind")
     name = f.text("name") or f.text("channel")
-    kind_word = {"slack": "Slack ", "email": "email "}.get(kind, "")
+    kind_word = {
+        "slack": "Slack ",
+        "email": "email ",
+        "teams": "Teams ",
+        "webhook": "webhook ",
+    }.get(kind, "")
     return f"the {kind_word}channel {_quoted(name)}" if name else f"a {kind_word}channel"
 
 
@@ -201,6 +206,8 @@ def _channel_created(f: EventFacts) -> str:
 
 
 def _channel_changed(f: EventFacts) -> str:
+    if f.details.get("signing_secret") == "rotated":
+        return f"{f.who} rotated the signing secret of {_channel(f)}"
     changed = _names(f.details.get("changed"))
     return f"{f.who} changed {_channel(f)}" + (f": {changed}" if changed else "")
 

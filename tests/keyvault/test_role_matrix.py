@@ -133,6 +133,17 @@ def _failed_reminder(w: World) -> dict[str, Any]:
     return {**channel, "reminder_id": reminder.pk}
 
 
+def _webhook_channel(w: World) -> dict[str, Any]:
+    """A webhook channel (its signing secret is what the rotate URL replaces)."""
+    from tests.factories import webhook_channel_make
+
+    if "webhook_channel" not in w.extra:
+        w.extra["webhook_channel"], _ = webhook_channel_make(
+            name="Matrix webhook", url="https://receiver.example.com/matrix"
+        )
+    return {"channel_id": w.extra["webhook_channel"].pk}
+
+
 def _channel_new(w: World) -> dict[str, str]:
     return {
         "name": f"#matrix-{new_token()[:8]}",
@@ -269,6 +280,12 @@ ROUTES: dict[str, Route] = {
         get=VIEWER_NO,
         post=VIEWER,
         data=lambda w: {"date_from": "2026-01-01", "date_to": "2026-12-31"},
+        ok_status={"POST": 200},
+    ),
+    "alerts:channel_rotate_secret": Route(
+        lambda w: reverse("alerts:channel_rotate_secret", kwargs=_webhook_channel(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
         ok_status={"POST": 200},
     ),
     "alerts:channel_test": Route(
