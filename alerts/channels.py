@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from alerts.audiences import channel_schedule, channel_schedule_errors
 from alerts.messages import test_notification
 from alerts.models import Channel, ChannelKind
 from alerts.scan import reminders_scan_soon
@@ -140,6 +141,9 @@ class ChannelInput:
     webhook_url: str = ""
     email_recipients: str = ""
     email_to_owner: bool = False
+    escalate_from_days: int | None = None  # None: every reminder
+    digest_weekday: int | None = None  # None: no weekly digest
+    digest_hour: int = 9
 
     def __repr__(self) -> str:  # the webhook URL must not reach a traceback or log line
         return f"ChannelInput(name={self.name!r}, webhook={'set' if self.webhook_url else ''})"
@@ -178,6 +182,15 @@ def _validated(
                 ]
     else:
         errors["kind"] = [ValidationError("Unknown channel kind.", code="invalid")]
+    errors.update(
+        channel_schedule_errors(
+            kind=kind,
+            escalate_from_days=data.escalate_from_days,
+            digest_weekday=data.digest_weekday,
+            digest_hour=data.digest_hour,
+            recipients=cleaned.get("email_recipients"),
+        )
+    )
     webhooks = [url for url in (cleaned.get("webhook_url", ""), current_webhook) if url]
     try:
         leaks.refuse_secrets(
@@ -222,7 +235,14 @@ def channel_create(
 ) -> Channel:
     """Create a Slack or email channel; audits ``CHANNEL_CREATED``. Raises ``ValidationError``."""
     cleaned = _validated(kind=kind, data=data, creating=True)
-    channel = Channel(kind=kind, name=cleaned["name"], is_default=data.is_default)
+    channel = Channel(
+        kind=kind,
+        name=cleaned["name"],
+        is_default=data.is_default,
+        escalate_from_days=data.escalate_from_days,
+        digest_weekday=data.digest_weekday,
+        digest_hour=data.digest_hour,
+    )
     if kind == ChannelKind.SLACK:
         channel.seal("webhook_ciphertext", cleaned["webhook_url"])
         channel.webhook_hint = webhook_hint(cleaned["webhook_url"])
@@ -244,6 +264,7 @@ def channel_create(
                 "is_default": channel.is_default,
                 "integrations": sorted(i.name for i in data.integrations),
                 **_destination(channel),
+                **channel_schedule(channel),
             },
         )
         reminders_scan_soon()  # reminders already owed now have one more place to go
@@ -274,6 +295,9 @@ def channel_update(
 
         change("name", cleaned["name"])
         change("is_default", data.is_default)
+        change("escalate_from_days", data.escalate_from_days)
+        change("digest_weekday", data.digest_weekday)
+        change("digest_hour", data.digest_hour)
         new_url = cleaned.get("webhook_url", "")
         if locked.kind == ChannelKind.SLACK and new_url and new_url != _current_webhook(locked):
             new_hint = webhook_hint(new_url)

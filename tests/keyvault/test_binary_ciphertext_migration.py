@@ -95,7 +95,9 @@ def test_version_1_values_decrypt_after_the_migration_and_come_back_on_reversal(
     assert migrated.unseal("token_ciphertext") == token
     assert migrated.unseal("scim_url_ciphertext") == ATLASSIAN_URL
     assert bytes(Credential.objects.get(pk=empty.pk).token_ciphertext) == b""
-    assert Channel.objects.get(pk=channel.pk).unseal("webhook_ciphertext") == webhook
+    # Only the columns this migration knows: later ones add Channel fields.
+    migrated_channel = Channel.objects.only("id", "webhook_ciphertext").get(pk=channel.pk)
+    assert migrated_channel.unseal("webhook_ciphertext") == webhook
 
     apps = migrate(BEFORE)
     reverted = apps.get_model("keyvault", "Credential").objects.get(pk=credential.pk)
