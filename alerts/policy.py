@@ -11,6 +11,11 @@ Vocabulary:
   the morning of that day.
 - a threshold is *crossed* once ``days_left <= threshold``.
 
+A channel's *audience* is the thresholds it receives: ``escalate_from`` days before expiry and
+closer, plus every overdue one (``channel_thresholds``), so the audience widens as the date nears.
+A weekly *digest* is owed from its local slot (weekday and hour) once per week
+(``digest_slot``, ``digest_due``).
+
 When several thresholds were crossed since the last one recorded (a credential pasted with five
 days left, a scheduler that was down for a week), only the most urgent is sent; the others are
 recorded as skipped so the history says why they never went out.
