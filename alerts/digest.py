@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -223,7 +223,9 @@ def digests_mark_enqueued(*, ids: Sequence[int], now: datetime) -> int:
     return Digest.objects.filter(pk__in=ids, status=ReminderStatus.PENDING).update(enqueued_at=now)
 
 
-def _stale(*, now: datetime, exhausted: bool = False) -> Any:
+def _stale(*, now: datetime, exhausted: bool = False) -> QuerySet[Digest]:
+    """``sending`` digests whose claim is older than the claim timeout (their worker died),
+    with attempts left, or (``exhausted``) without."""
     cutoff = now - timedelta(seconds=settings.KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS)
     attempts = Q(attempts__gte=settings.KEYVAULT_REMINDER_MAX_ATTEMPTS)
     return Digest.objects.filter(

@@ -89,6 +89,10 @@ def slack_escape(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+#: What messages show when an integration names no owner.
+NO_OWNER = "not set"
+
+
 def owner_mention(integration: Integration, *, plain: str) -> str:
     """The owner as Slack mrkdwn: ``<@U012ABCDEF>`` (Slack shows the person and notifies them)
     followed by the plain owner text, or just that text, escaped, without a member ID.
@@ -97,9 +101,6 @@ def owner_mention(integration: Integration, *, plain: str) -> str:
         return slack_escape(plain)
     mention = f"<@{integration.owner_slack_id}>"
     return mention if plain == NO_OWNER else f"{mention} ({slack_escape(plain)})"
-
-
-NO_OWNER = "not set"
 
 
 def reminder_notification(*, reminder: Reminder, now: datetime) -> Notification:
