@@ -18,16 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from alerts.audiences import channel_schedule, channel_schedule_errors
 from alerts.channel_validation import clean_recipients, clean_webhook_url, webhook_hint
-from alerts.messages import test_notification
 from alerts.models import URL_KINDS, Channel, ChannelKind
 from alerts.scan import reminders_scan_soon
 from alerts.selectors import channel_open_reminders
-from alerts.transports.base import TransportError, transport_for
 from alerts.transports.email import split_addresses
 from alerts.transports.slack import webhook_secrets
 from alerts.transports.webhook import SECRET_PREFIX
@@ -52,6 +50,9 @@ class ChannelInput:
     webhook_url: str = ""
     email_recipients: str = ""
     email_to_owner: bool = False
+    escalate_from_days: int | None = None  # None: every reminder
+    digest_weekday: int | None = None  # None: no weekly digest
+    digest_hour: int = 9
 
     def __repr__(self) -> str:  # the webhook URL must not reach a traceback or log line
         return f"ChannelInput(name={self.name!r}, webhook={'set' if self.webhook_url else ''})"
@@ -96,6 +97,15 @@ def _validated(
                 ]
     else:
         errors["kind"] = [ValidationError("Unknown channel kind.", code="invalid")]
+    errors.update(
+        channel_schedule_errors(
+            kind=kind,
+            escalate_from_days=data.escalate_from_days,
+            digest_weekday=data.digest_weekday,
+            digest_hour=data.digest_hour,
+            recipients=cleaned.get("email_recipients"),
+        )
+    )
     webhooks = [url for url in (cleaned.get("webhook_url", ""), current_webhook) if url]
     try:
         leaks.refuse_secrets(
@@ -171,7 +181,14 @@ def channel_add(
     A webhook channel gets a generated signing secret, returned once in the result.
     """
     cleaned = _validated(kind=kind, data=data, creating=True)
-    channel = Channel(kind=kind, name=cleaned["name"], is_default=data.is_default)
+    channel = Channel(
+        kind=kind,
+        name=cleaned["name"],
+        is_default=data.is_default,
+        escalate_from_days=data.escalate_from_days,
+        digest_weekday=data.digest_weekday,
+        digest_hour=data.digest_hour,
+    )
     signing_secret = ""
     if kind in URL_KINDS:
         channel.seal("webhook_ciphertext", cleaned["webhook_url"])
@@ -198,6 +215,7 @@ def channel_add(
                 "is_default": channel.is_default,
                 "integrations": sorted(i.name for i in data.integrations),
                 **_destination(channel),
+                **channel_schedule(channel),
             },
         )
         reminders_scan_soon()  # reminders already owed now have one more place to go
@@ -279,6 +297,9 @@ def channel_update(
 
         change("name", cleaned["name"])
         change("is_default", data.is_default)
+        change("escalate_from_days", data.escalate_from_days)
+        change("digest_weekday", data.digest_weekday)
+        change("digest_hour", data.digest_hour)
         new_url = cleaned.get("webhook_url", "")
         if locked.kind in URL_KINDS and new_url and new_url != _current_webhook(locked):
             new_hint = webhook_hint(new_url)
@@ -328,62 +349,3 @@ def channel_delete(*, channel: Channel, actor: Any, now: datetime, ip: str | Non
             details=details,
         )
         locked.delete()
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """Outcome of a test notification: ``ok``, or the transport's exact error message."""
-
-    ok: bool
-    message: str
-    permanent: bool = False
-    #: Said with a success that is not what it seems (a development mail backend).
-    note: str = ""
-
-    __test__ = False  # not a pytest test class
-
-
-def _dev_mail_note(channel: Channel) -> str:
-    """With a development mail backend nothing leaves the machine: say where the test went."""
-    backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2] if "." in settings.EMAIL_BACKEND else ""
-    if channel.kind == ChannelKind.EMAIL and backend in {"console", "filebased", "locmem"}:
-        where = {
-            "console": "printed on the console of the process that sent it",
-            "filebased": "written to the mail folder",
-            "locmem": "kept in memory",
-        }[backend]
-        return f"The test email was {where} (a development mail backend): it was not sent."
-    return ""
-
-
-def channel_send_test(
-    *, channel: Channel, actor: Any, now: datetime, ip: str | None = None
-) -> TestResult:
-    """Send a test notification now (synchronously) and audit the outcome.
-
-    The send happens outside any transaction; the audit event (``CHANNEL_TESTED`` with
-    ``ok`` and, on failure, the error) is written afterwards. Never raises for a failed send:
-    the failure is the result.
-    """
-    try:
-        transport_for(channel, integration=None).send(test_notification(channel=channel, now=now))
-    except TransportError as exc:
-        result = TestResult(ok=False, message=exc.message, permanent=exc.permanent)
-    else:
-        result = TestResult(
-            ok=True, message="The test notification was delivered.", note=_dev_mail_note(channel)
-        )
-    audit_append(
-        action=AuditAction.CHANNEL_TESTED,
-        now=now,
-        actor=actor,
-        target=channel,
-        ip=ip,
-        details={
-            "ok": result.ok,
-            "channel": channel.name,
-            "kind": channel.kind,
-            **({} if result.ok else {"error": result.message, "permanent": result.permanent}),
-        },
-    )
-    return result

@@ -15,6 +15,8 @@ the reminder's stable ``idempotency_key`` (email ``Message-ID``, the Slack foote
 that deduplicates can drop the second copy; Slack incoming webhooks and plain SMTP do not.
 
 Transient or permanent is decided by the transport (``TransportError.permanent``), not here.
+Weekly digests (``alerts.digest``) are delivered with the same claim, send and backoff steps
+(``outbox_claim``, ``outbox_send``, ``outbox_after_failure``).
 """
 
 from __future__ import annotations
@@ -30,14 +32,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 
 from alerts import policy
 from alerts.messages import reminder_notification
-from alerts.models import Reminder, ReminderStatus
-from alerts.transports.base import TransportError, transport_for
+from alerts.models import Channel, Reminder, ReminderStatus
+from alerts.transports.base import Notification, TransportError, transport_for
 from keyvault.audit.chain import audit_append
-from keyvault.models import AuditAction, CredentialState
+from keyvault.models import AuditAction, CredentialState, Integration
 
 logger = logging.getLogger(__name__)
 
@@ -66,14 +68,15 @@ class DeliveryResult:
     failed_at: datetime | None = None
 
 
-def reminder_claim(*, reminder_id: int, now: datetime) -> bool:
-    """Take a pending row for sending: True for exactly one caller, False for the others.
+def outbox_claim(*, rows: QuerySet[Any], now: datetime) -> bool:
+    """Take one pending outbox row (``rows`` filters it by id; a ``Reminder`` or a ``Digest``)
+    for sending: True for exactly one caller, False for the others.
 
     Counts the attempt and records the claim time (a claim older than the claim timeout is
     re-opened by the scan). A row still waiting out its backoff is not claimable yet.
     """
     claimed = (
-        Reminder.objects.filter(pk=reminder_id, status=ReminderStatus.PENDING)
+        rows.filter(status=ReminderStatus.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .update(
             status=ReminderStatus.SENDING,
@@ -83,6 +86,50 @@ def reminder_claim(*, reminder_id: int, now: datetime) -> bool:
         )
     )
     return claimed == 1
+
+
+def reminder_claim(*, reminder_id: int, now: datetime) -> bool:
+    """``outbox_claim`` for one reminder row."""
+    return outbox_claim(rows=Reminder.objects.filter(pk=reminder_id), now=now)
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """Why a send did not go through, as the transport (or an unexpected error) told it."""
+
+    message: str
+    permanent: bool
+    retry_after: float | None = None
+
+
+def outbox_send(
+    *,
+    channel: Channel,
+    integration: Integration | None,
+    notification: Callable[[], Notification],
+    label: str,
+) -> SendFailure | None:
+    """Render ``notification()`` and send it to ``channel``; None when the provider accepted
+    it. Call with no transaction open: this is the network I/O. ``label`` names the row in
+    log lines."""
+    try:
+        message = notification()
+        transport_for(channel, integration=integration).send(message)
+    except TransportError as exc:
+        return SendFailure(exc.message, permanent=exc.permanent, retry_after=exc.retry_after)
+    except Exception as exc:
+        # Not a provider's answer: a bug or an environment problem. Log where it happened but
+        # not the exception's text, which may quote a URL; retried like a transient failure.
+        logger.error(
+            "%s: unexpected %s while sending\n%s",
+            label,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return SendFailure(
+            f"Unexpected error ({type(exc).__name__}); see the worker log.", permanent=False
+        )
+    return None
 
 
 def reminder_deliver(
@@ -114,33 +161,21 @@ def reminder_deliver(
             status=ReminderStatus.CANCELLED
         )
         return DeliveryResult(Outcome.CANCELLED)
-    try:
-        notification = reminder_notification(reminder=reminder, now=now)
-        transport = transport_for(reminder.channel, integration=reminder.credential.integration)
-        transport.send(notification)
-    except TransportError as exc:
-        return _after_failure(
-            reminder,
-            message=exc.message,
-            permanent=exc.permanent,
-            retry_after=exc.retry_after,
-            now=clock() if clock is not None else now,
-        )
-    except Exception as exc:
-        # Not a provider's answer: a bug or an environment problem. Log where it happened but
-        # not the exception's text, which may quote a URL; retried like a transient failure.
-        logger.error(
-            "reminder %s: unexpected %s while sending\n%s",
-            reminder.pk,
-            type(exc).__name__,
-            "".join(traceback.format_tb(exc.__traceback__)),
-        )
-        return _after_failure(
-            reminder,
-            message=f"Unexpected error ({type(exc).__name__}); see the worker log.",
-            permanent=False,
-            retry_after=None,
-            now=clock() if clock is not None else now,
+    failure = outbox_send(
+        channel=reminder.channel,
+        integration=reminder.credential.integration,
+        notification=partial(reminder_notification, reminder=reminder, now=now),
+        label=f"reminder {reminder.pk}",
+    )
+    if failure is not None:
+        failed_at = clock() if clock is not None else now
+        return outbox_after_failure(
+            rows=Reminder.objects.filter(pk=reminder.pk),
+            attempts=reminder.attempts,
+            failure=failure,
+            mark_failed=partial(reminder_mark_failed, reminder=reminder, now=failed_at),
+            label=f"reminder {reminder.pk}",
+            now=failed_at,
         )
     reminder_mark_sent(reminder=reminder, now=now)
     return DeliveryResult(Outcome.SENT)
@@ -241,35 +276,44 @@ def reminder_retry(
     return reminder
 
 
-def _after_failure(
-    reminder: Reminder,
+def outbox_after_failure(
     *,
-    message: str,
-    permanent: bool,
-    retry_after: float | None,
+    rows: QuerySet[Any],
+    attempts: int,
+    failure: SendFailure,
+    mark_failed: Callable[..., object],
+    label: str,
     now: datetime,
 ) -> DeliveryResult:
-    message = message[:MAX_ERROR_CHARS]
-    attempts = reminder.attempts
-    if permanent or attempts >= settings.KEYVAULT_REMINDER_MAX_ATTEMPTS:
-        if not permanent:
+    """Record a failed attempt on the ``sending`` row ``rows`` selects, ``now`` being when the
+    failure was known.
+
+    A permanent failure, or the last of ``KEYVAULT_REMINDER_MAX_ATTEMPTS``, calls
+    ``mark_failed(message=...)`` (which marks the row failed and audits it) and returns
+    ``FAILED``. Otherwise the row is pending again, not claimable before the backoff
+    (``policy.retry_delay``, never sooner than the provider's ``Retry-After``) and ``RETRY``
+    says when; ``CANCELLED`` when the row is no longer ``sending`` (cancelled meanwhile).
+    """
+    message = failure.message[:MAX_ERROR_CHARS]
+    if failure.permanent or attempts >= settings.KEYVAULT_REMINDER_MAX_ATTEMPTS:
+        if not failure.permanent:
             message = f"{message} Gave up after {attempts} attempts."[:MAX_ERROR_CHARS]
-        reminder_mark_failed(reminder=reminder, message=message, now=now)
+        mark_failed(message=message)
         return DeliveryResult(Outcome.FAILED, error=message)
     delay = policy.retry_delay(
         attempts=attempts,
-        retry_after=retry_after,
+        retry_after=failure.retry_after,
         base=settings.KEYVAULT_REMINDER_RETRY_BASE_SECONDS,
         cap=settings.KEYVAULT_REMINDER_RETRY_MAX_SECONDS,
     )
-    reopened = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+    reopened = rows.filter(status=ReminderStatus.SENDING).update(
         status=ReminderStatus.PENDING,
         last_error=message,
         next_attempt_at=now + timedelta(seconds=delay),
     )
     if not reopened:  # cancelled or re-opened meanwhile: nothing left for this attempt to do
         return DeliveryResult(Outcome.CANCELLED, error=message)
-    logger.info("reminder %s: transient failure, retry in %.0f s: %s", reminder.pk, delay, message)
+    logger.info("%s: transient failure, retry in %.0f s: %s", label, delay, message)
     return DeliveryResult(Outcome.RETRY, retry_in=delay, error=message, failed_at=now)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 
 from alerts.channels import ChannelInput
-from alerts.models import Channel, ChannelKind
+from alerts.models import Channel, ChannelKind, Weekday
 from keyvault.models import Integration
 from keyvault.web.forms import NO_AUTOFILL, TextField
 
@@ -39,6 +39,34 @@ class ChannelForm(forms.Form):
         help_text="Receives reminders for these integrations (not needed for a default channel).",
     )
 
+    escalate_from_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=3650,
+        label="Escalate from (days before expiry)",
+        help_text="Receives the reminders this many days before expiry and closer, and every "
+        "one once expired. Empty: every reminder. Suggested: empty for the owners' channel, "
+        "7 for a team channel, 1 for a default channel that reaches admins or everyone.",
+    )
+    digest_weekday = forms.TypedChoiceField(
+        choices=[("", "No weekly digest"), *Weekday.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Weekly digest",
+        help_text="A summary once a week: what expires in the next 60 days, what has expired, "
+        "what waits for identity provider confirmation.",
+    )
+    digest_hour = forms.TypedChoiceField(
+        choices=[(hour, f"{hour:02d}:00") for hour in range(24)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial=9,
+        label="Digest time",
+        help_text="Local time (TIME_ZONE).",
+    )
+
     kind: ChannelKind
     #: "New <title> channel"; the page's lede says how reminders get there.
     title: str = ""
@@ -49,12 +77,18 @@ class ChannelForm(forms.Form):
             kwargs["initial"] = self.initial_for(channel)
         super().__init__(*args, **kwargs)
         self.channel = channel
+        if channel is None:
+            # A new channel is most often a team's: it joins in from the 7-day reminder.
+            self.fields["escalate_from_days"].initial = 7
 
     def initial_for(self, channel: Channel) -> dict[str, Any]:
         return {
             "name": channel.name,
             "is_default": channel.is_default,
             "integrations": list(channel.integrations.all()),
+            "escalate_from_days": channel.escalate_from_days,
+            "digest_weekday": channel.digest_weekday,
+            "digest_hour": channel.digest_hour,
         }
 
     def channel_input(self) -> ChannelInput:
@@ -63,6 +97,9 @@ class ChannelForm(forms.Form):
             name=data["name"],
             is_default=data["is_default"],
             integrations=list(data["integrations"]),
+            escalate_from_days=data["escalate_from_days"],
+            digest_weekday=data["digest_weekday"],
+            digest_hour=9 if data["digest_hour"] is None else data["digest_hour"],
         )
 
 

@@ -11,6 +11,11 @@ Vocabulary:
   the morning of that day.
 - a threshold is *crossed* once ``days_left <= threshold``.
 
+A channel's *audience* is the thresholds it receives: ``escalate_from`` days before expiry and
+closer, plus every overdue one (``channel_thresholds``), so the audience widens as the date nears.
+A weekly *digest* is owed from its local slot (weekday and hour) once per week
+(``digest_slot``, ``digest_due``).
+
 When several thresholds were crossed since the last one recorded (a credential pasted with five
 days left, a scheduler that was down for a week), only the most urgent is sent; the others are
 recorded as skipped so the history says why they never went out.
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from django.core.exceptions import ValidationError
 
@@ -123,3 +128,89 @@ def retry_delay(*, attempts: int, retry_after: float | None, base: float, cap: f
     """
     backoff = base * 2 ** max(attempts - 1, 0)
     return float(min(cap, max(backoff, retry_after or 0.0)))
+
+
+# --- escalation: who receives which threshold ------------------------------------------------
+
+
+def channel_thresholds(*, thresholds: Sequence[int], escalate_from: int | None) -> tuple[int, ...]:
+    """The thresholds a channel receives: those at most ``escalate_from`` days before expiry
+    (empty ``escalate_from``: all of them), most distant first.
+
+    Overdue reminders (negative thresholds) are below every ``escalate_from``, so a channel
+    that receives any reminder receives one a day while the credential is expired. A channel
+    escalated from 1 day gets the 1-day and expiry-day reminders, then the overdue ones.
+    """
+    chosen = (
+        set(thresholds) if escalate_from is None else {t for t in thresholds if t <= escalate_from}
+    )
+    return tuple(sorted(chosen, reverse=True))
+
+
+def audience_receives(*, threshold: int, escalate_from: int | None) -> bool:
+    """Whether a channel escalated from ``escalate_from`` days receives ``threshold``."""
+    return escalate_from is None or threshold <= escalate_from
+
+
+# --- weekly digest: when it is due -----------------------------------------------------------
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week: the key that makes a digest once a week per channel."""
+    return day - timedelta(days=day.weekday())
+
+
+def digest_slot(*, weekday: int, hour: int, now: datetime, tz: tzinfo) -> datetime:
+    """The latest scheduled digest moment at or before ``now``: ``hour``:00 local time on
+    ``weekday`` (0 = Monday), in ``tz``. Aware, in ``tz``.
+
+    A local time that does not exist (skipped by a spring DST change) reads with the offset
+    from before the change and becomes the next real instant (02:00 -> 03:00 local); a local
+    time that happens twice (autumn) is the first of them.
+    """
+    if now.tzinfo is None:
+        raise ValueError("digest_slot needs a timezone-aware datetime")
+    local_today = now.astimezone(tz).date()
+    day = local_today - timedelta(days=(local_today.weekday() - weekday) % 7)
+    for candidate_day in (day, day - timedelta(days=7)):
+        slot = datetime.combine(candidate_day, time(hour)).replace(tzinfo=tz)
+        slot = slot.astimezone(UTC).astimezone(tz)
+        if slot <= now:
+            return slot
+    raise AssertionError("unreachable: last week's slot is always in the past")
+
+
+@dataclass(frozen=True)
+class DigestDue:
+    """A digest owed: its ``week`` (the Monday, local date) and its scheduled ``slot``."""
+
+    week: date
+    slot: datetime
+
+
+def digest_due(
+    *,
+    weekday: int | None,
+    hour: int,
+    now: datetime,
+    tz: tzinfo,
+    last_week: date | None,
+    catch_up: timedelta,
+) -> DigestDue | None:
+    """The digest a channel is owed at ``now`` (its week and slot), or None.
+
+    ``weekday`` None means the channel has no digest. ``last_week`` is the latest week already
+    recorded for the channel (in any status). The digest of the latest slot is owed when that
+    week has not been recorded and the slot is at most ``catch_up`` old: a scheduler down for
+    a few hours sends it late, once; one down for longer skips that week (the next digest is
+    due soon and says the same, newer things) rather than sending a stale one.
+    """
+    if weekday is None:
+        return None
+    slot = digest_slot(weekday=weekday, hour=hour, now=now, tz=tz)
+    week = week_of(slot.astimezone(tz).date())
+    if last_week is not None and last_week >= week:
+        return None
+    if now - slot > catch_up:
+        return None
+    return DigestDue(week=week, slot=slot)

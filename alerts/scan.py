@@ -15,25 +15,21 @@ Delivery itself (claim, send, record) lives in ``alerts.delivery``.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from functools import partial
-from itertools import chain
-from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from alerts import policy
+from alerts.audiences import reminders_record_owed
 from alerts.delivery import reminder_mark_failed
-from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus, ScanHeartbeat
-from alerts.outbox import NewReminders, outbox_insert
-from keyvault.models import Credential, CredentialState, Integration
+from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
+from keyvault.models import Credential, CredentialState
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +89,7 @@ def reminders_scan(*, now: datetime, enqueue: bool = True) -> ScanResult:
     tz = timezone.get_default_timezone()
     with transaction.atomic():
         _heartbeat_lock(now=now)
-        created, skipped, candidates = _record_owed(now=now, tz=tz)
+        created, skipped, candidates = reminders_record_owed(now=now, tz=tz)
         exhausted = _stale_claims_exhausted(now=now)
         reopened = _stale_claims_reopen(now=now)
         superseded = _pending_superseded()
@@ -198,92 +194,6 @@ def _heartbeat_lock(*, now: datetime) -> None:
     if not ScanHeartbeat.objects.filter(pk=1).update(last_scan_at=now):
         ScanHeartbeat.objects.get_or_create(pk=1)
         ScanHeartbeat.objects.filter(pk=1).update(last_scan_at=now)
-
-
-def _record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
-    """Insert the rows owed at ``now``; returns (pending created, skipped created, candidates)."""
-    default = tuple(settings.KEYVAULT_REMINDER_THRESHOLDS)
-    overrides = {
-        raw: policy.thresholds_for(override=raw, default=default)
-        for raw in Integration.objects.exclude(reminder_thresholds="")
-        .order_by()
-        .values_list("reminder_thresholds", flat=True)
-        .distinct()
-    }
-    horizon = now + timedelta(days=policy.window_days(chain(default, *overrides.values())))
-    # Served by the partial index on current credentials' expiry.
-    candidates = Credential.objects.filter(state=CredentialState.CURRENT, expires_at__lte=horizon)
-    rows = list(
-        candidates.values_list(
-            "id",
-            "expires_at",
-            "integration_id",
-            "integration__reminder_thresholds",
-            "integration__owner_email",
-        )
-    )
-    channels = list(
-        Channel.objects.only("id", "kind", "is_default", "email_recipients", "email_to_owner")
-    )
-    linked: dict[UUID, set[UUID]] = defaultdict(set)
-    for integration_id, channel_id in Channel.integrations.through.objects.filter(
-        integration_id__in=candidates.values("integration_id")
-    ).values_list("integration_id", "channel_id"):
-        linked[integration_id].add(channel_id)
-    recorded = {
-        (credential_id, channel_id): last
-        for credential_id, channel_id, last in Reminder.objects.filter(
-            credential_id__in=candidates.values("id")
-        )
-        .values_list("credential_id", "channel_id")
-        .annotate(last=Min("threshold"))
-    }
-    owed: list[NewReminders] = []
-    # When a threshold is crossed depends on the local expiry day only: computed once per
-    # (day, threshold), not once per row (a credential weeks overdue owes a dozen rows).
-    crossed_at: dict[date, dict[int, datetime]] = defaultdict(dict)
-    pending, skipped = ReminderStatus.PENDING, ReminderStatus.SKIPPED
-    for credential_id, expires_at, integration_id, override, owner_email in rows:
-        thresholds = overrides.get(override, default)
-        day_crossed_at = crossed_at[expires_at.astimezone(tz).date()]
-        for channel in channels:
-            if not (channel.is_default or channel.pk in linked[integration_id]):
-                continue
-            if not _has_recipient(channel, owner_email=owner_email):
-                continue
-            plan = policy.reminder_plan(
-                expires_at=expires_at,
-                now=now,
-                thresholds=thresholds,
-                last_recorded=recorded.get((credential_id, channel.pk)),
-                tz=tz,
-            )
-            if plan.send is None:
-                continue
-            pair_rows = []
-            for threshold in plan.thresholds:
-                due_at = day_crossed_at.get(threshold)
-                if due_at is None:
-                    due_at = day_crossed_at[threshold] = policy.threshold_crossed_at(
-                        expires_at=expires_at, threshold=threshold, tz=tz
-                    )
-                pair_rows.append(
-                    (threshold, pending if threshold == plan.send else skipped, due_at)
-                )
-            owed.append(
-                NewReminders(credential_id=credential_id, channel_id=channel.pk, rows=pair_rows)
-            )
-    inserted = outbox_insert(owed, now=now)
-    return inserted[ReminderStatus.PENDING], inserted[ReminderStatus.SKIPPED], len(rows)
-
-
-def _has_recipient(channel: Channel, *, owner_email: str) -> bool:
-    """False for an email channel with nobody to write to about this integration: the
-    built-in "owners" channel and an integration without an owner address is an expected
-    combination, not a failure to show on the dashboard."""
-    if channel.kind != ChannelKind.EMAIL:
-        return True
-    return bool(channel.email_recipients.strip() or (channel.email_to_owner and owner_email))
 
 
 def _stale_claims(*, now: datetime) -> Q:

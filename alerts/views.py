@@ -17,7 +17,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from alerts import channels, delivery, selectors
+from alerts import channel_probe, channels, delivery, selectors
 from alerts.forms import FORMS
 from alerts.models import Channel, ChannelKind
 from keyvault.web.forms import apply_service_errors
@@ -163,7 +163,7 @@ def reminder_retry(request: HttpRequest, channel_id: uuid.UUID, reminder_id: int
 def channel_test(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
     """Send a test notification now and report success or the exact error."""
     channel = selectors.channel_get(channel_id=channel_id)
-    result = channels.channel_send_test(
+    result = channel_probe.channel_send_test(
         channel=channel, actor=request.user, now=timezone.now(), ip=client_ip(request)
     )
     if result.ok:

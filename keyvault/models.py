@@ -11,7 +11,7 @@ from django.db.models import Q
 from keyvault.crypto import cipher
 from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.providers import IdentityProvider, ProviderKind
-from keyvault.vault.validation import validate_thresholds
+from keyvault.vault.validation import validate_slack_member_id, validate_thresholds
 
 
 class Role(models.TextChoices):
@@ -32,6 +32,12 @@ class Integration(models.Model):
     )
     owner = models.CharField(max_length=200, blank=True, help_text="Person or team responsible")
     owner_email = models.EmailField(blank=True)
+    owner_slack_id = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_slack_member_id],
+        help_text="The owner's Slack member ID (U012ABCDEF): mentioned in Slack reminders",
+    )
     notes = models.TextField(blank=True)
     reminder_thresholds = models.CharField(
         max_length=100,
@@ -203,6 +209,8 @@ class AuditAction(models.TextChoices):
     REMINDER_SENT = "reminder.sent", "Reminder sent"
     REMINDER_FAILED = "reminder.failed", "Reminder failed"
     REMINDER_RETRIED = "reminder.retried", "Failed reminder retried"
+    DIGEST_SENT = "digest.sent", "Weekly digest sent"
+    DIGEST_FAILED = "digest.failed", "Weekly digest failed"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     ENCRYPTION_KEY_ROTATED = "crypto.key_rotated", "Secrets re-encrypted"
 

@@ -283,6 +283,14 @@ KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS = env.float(
 # a worker are not lost, so this is long: workers down for an hour leave one message per row.
 KEYVAULT_REMINDER_REQUEUE_SECONDS = env.float("KEYVAULT_REMINDER_REQUEUE_SECONDS", default=7200)
 
+# Weekly digests: what they list ahead of expiry, how often beat looks for digests due, and how
+# late (scheduler down) a digest may still go out; later than that, that week's is skipped.
+KEYVAULT_DIGEST_WINDOW_DAYS = env.int("KEYVAULT_DIGEST_WINDOW_DAYS", default=60)
+KEYVAULT_DIGEST_SCAN_INTERVAL_SECONDS = env.int(
+    "KEYVAULT_DIGEST_SCAN_INTERVAL_SECONDS", default=900
+)
+KEYVAULT_DIGEST_CATCH_UP_HOURS = env.float("KEYVAULT_DIGEST_CATCH_UP_HOURS", default=24)
+
 # --- Celery ---
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -352,6 +360,13 @@ CELERY_BEAT_SCHEDULE["alerts-reminders-scan"] = {
     "task": "alerts.tasks.scan_reminders",
     "schedule": timedelta(seconds=KEYVAULT_SCAN_INTERVAL_SECONDS),
     "options": {"expires": max(KEYVAULT_SCAN_INTERVAL_SECONDS, 60)},
+}
+# Weekly digests: each channel's is owed from its day and hour (TIME_ZONE) on, so a check every
+# KEYVAULT_DIGEST_SCAN_INTERVAL_SECONDS sends it at most that late. Dropped when late, like scans.
+CELERY_BEAT_SCHEDULE["alerts-digests-scan"] = {
+    "task": "alerts.tasks.scan_digests",
+    "schedule": timedelta(seconds=KEYVAULT_DIGEST_SCAN_INTERVAL_SECONDS),
+    "options": {"expires": max(KEYVAULT_DIGEST_SCAN_INTERVAL_SECONDS, 60)},
 }
 # Old secrets are wiped once their rotation grace period is over; hourly is plenty.
 CELERY_BEAT_SCHEDULE["keyvault-destroy-retired-secrets"] = {

@@ -78,7 +78,7 @@ def event_outcome(*, action: str, details: Mapping[str, Any]) -> Outcome:
     notifications and re-encryptions that left rows behind; otherwise succeeded."""
     if action == AuditAction.CREDENTIAL_REVEAL_DENIED:
         return Outcome.REFUSED
-    if action in (AuditAction.LOGIN_FAILED, AuditAction.REMINDER_FAILED):
+    if action in (AuditAction.LOGIN_FAILED, AuditAction.REMINDER_FAILED, AuditAction.DIGEST_FAILED):
         return Outcome.FAILED
     if action == AuditAction.CHANNEL_TESTED and details.get("ok") is False:
         return Outcome.FAILED
@@ -258,6 +258,37 @@ def _reminder_retried(f: EventFacts) -> str:
     return f"{f.who} asked for {_reminder(f)} to be sent again after it failed"
 
 
+def _digest(f: EventFacts) -> str:
+    week = f.text("week")
+    when = f" for the week of {_day(week)}" if week else ""
+    return f"the weekly digest{when} to {f.text('channel') or 'a channel'}"
+
+
+def _digest_sent(f: EventFacts) -> str:
+    sentence = f"{f.who} sent {_digest(f)}"
+    counts = [
+        f"{f.details[key]} {label}"
+        for key, label in (
+            ("expiring", "expiring"),
+            ("expired", "expired"),
+            ("idp_unconfirmed", "awaiting IdP confirmation"),
+        )
+        if isinstance(f.details.get(key), int)
+    ]
+    if counts:
+        sentence += f" ({', '.join(counts)})"
+    if f.details.get("duplicate"):
+        sentence += " again (it had already been sent)"
+    elif f.details.get("possible_duplicate"):
+        sentence += "; possibly a duplicate (an earlier attempt's outcome is unknown)"
+    return sentence
+
+
+def _digest_failed(f: EventFacts) -> str:
+    error = f.text("error")
+    return f"{f.who} could not send {_digest(f)}" + (f": {error}" if error else "")
+
+
 def _audit_exported(f: EventFacts) -> str:
     what = _EXPORT_WHAT.get(f.text("export"), "the audit log")
     fmt = f.text("format").upper()
@@ -314,6 +345,8 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.REMINDER_SENT: _reminder_sent,
     AuditAction.REMINDER_FAILED: _reminder_failed,
     AuditAction.REMINDER_RETRIED: _reminder_retried,
+    AuditAction.DIGEST_SENT: _digest_sent,
+    AuditAction.DIGEST_FAILED: _digest_failed,
     AuditAction.AUDIT_EXPORTED: _audit_exported,
     AuditAction.ENCRYPTION_KEY_ROTATED: _key_rotated,
 }

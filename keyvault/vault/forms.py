@@ -28,7 +28,7 @@ from keyvault.models import Integration
 from keyvault.vault import credentials
 from keyvault.vault.expiry import local_midnight
 from keyvault.vault.providers import PROVIDERS, IdentityProvider, ProviderKind
-from keyvault.vault.validation import validate_thresholds
+from keyvault.vault.validation import validate_slack_member_id, validate_thresholds
 from keyvault.web.forms import (
     NO_AUTOFILL,
     DateField,
@@ -90,6 +90,14 @@ class IntegrationForm(forms.Form):
         label="Owner email",
         help_text="Reminders can go here.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    owner_slack_id = forms.CharField(
+        required=False,
+        max_length=20,
+        label="Owner's Slack member ID",
+        validators=[validate_slack_member_id],
+        help_text="Optional, e.g. U012ABCDEF: Slack reminders then @mention the owner.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     notes = TextField(
         multiline=True,

@@ -28,6 +28,7 @@ INTEGRATION_FIELDS = (
     "identity_provider",
     "owner",
     "owner_email",
+    "owner_slack_id",
     "notes",
     "reminder_thresholds",
 )

@@ -6,6 +6,7 @@ the problem, never the secret.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -140,3 +141,18 @@ def validate_thresholds(value: str) -> None:
     """Form/model validator for ``Integration.reminder_thresholds`` (empty = the default)."""
     if value.strip():
         thresholds_parse(value)
+
+
+#: A Slack member ID: ``U`` (or ``W`` on Enterprise Grid) then upper-case letters and digits.
+SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{8,19}")
+
+
+def validate_slack_member_id(value: str) -> None:
+    """Form/model validator for ``Integration.owner_slack_id`` (empty = none): a member ID such
+    as ``U012ABCDEF``, not a name or ``@handle`` (Slack mentions need the ID)."""
+    if value and not SLACK_MEMBER_ID.fullmatch(value):
+        raise ValidationError(
+            "Enter a Slack member ID such as U012ABCDEF (in Slack: the person's profile, "
+            "⋮ More, Copy member ID), not a name or @handle.",
+            code="invalid",
+        )

@@ -11,12 +11,18 @@ from django.core.exceptions import ValidationError
 
 from alerts.policy import (
     DEFAULT_THRESHOLDS,
+    DigestDue,
     Plan,
+    audience_receives,
+    channel_thresholds,
     crossed_thresholds,
+    digest_due,
+    digest_slot,
     reminder_plan,
     retry_delay,
     threshold_crossed_at,
     thresholds_for,
+    week_of,
     window_days,
 )
 from keyvault.vault.validation import thresholds_parse
@@ -334,3 +340,186 @@ def test_a_requeue_time_shorter_than_a_scan_period_is_refused(settings: Any) -> 
     settings.KEYVAULT_REMINDER_REQUEUE_SECONDS = settings.KEYVAULT_SCAN_INTERVAL_SECONDS - 1
 
     assert [error.id for error in reminder_settings_check(None)] == ["alerts.E005"]
+
+
+# --- escalation: audiences per threshold ------------------------------------------------------
+
+#: The audiences the README suggests: the owners' channel gets everything, a team channel
+#: joins at 7 days, a default channel for admins (or everyone) at 1 day.
+OWNER, TEAM, ADMINS = None, 7, 1
+
+
+def test_a_channel_without_escalation_receives_every_threshold() -> None:
+    assert channel_thresholds(thresholds=DEFAULT_THRESHOLDS, escalate_from=None) == (
+        30, 14, 7, 3, 1, 0,
+    )  # fmt: skip
+
+
+def test_a_channel_escalated_from_seven_days_receives_seven_three_one_and_the_expiry_day() -> None:
+    assert channel_thresholds(thresholds=DEFAULT_THRESHOLDS, escalate_from=7) == (7, 3, 1, 0)
+
+
+def test_escalation_from_a_day_between_thresholds_starts_at_the_next_one_below() -> None:
+    assert channel_thresholds(thresholds=(30, 14, 7, 3, 1, 0), escalate_from=10) == (7, 3, 1, 0)
+    assert channel_thresholds(thresholds=(60, 10), escalate_from=7) == ()
+
+
+@pytest.mark.parametrize(
+    ("threshold", "owner", "team", "admins"),
+    [
+        (30, True, False, False),
+        (14, True, False, False),
+        (7, True, True, False),
+        (3, True, True, False),
+        (1, True, True, True),
+        (0, True, True, True),
+        (-1, True, True, True),  # every day while expired
+        (-40, True, True, True),
+    ],
+)
+def test_the_audience_widens_as_the_expiry_date_nears(
+    threshold: int, owner: bool, team: bool, admins: bool
+) -> None:
+    received = [
+        audience_receives(threshold=threshold, escalate_from=escalate_from)
+        for escalate_from in (OWNER, TEAM, ADMINS)
+    ]
+    assert received == [owner, team, admins]
+
+
+def test_an_escalated_channel_is_sent_only_the_most_urgent_of_its_own_thresholds() -> None:
+    # Pasted with 5 days left: the team channel's first reminder is its 7-day one, nothing of
+    # the owner's 30 and 14 is recorded for it; the admins' channel owes nothing yet.
+    expires_at = NOW + timedelta(days=5)
+    team = channel_thresholds(thresholds=DEFAULT_THRESHOLDS, escalate_from=TEAM)
+    admins = channel_thresholds(thresholds=DEFAULT_THRESHOLDS, escalate_from=ADMINS)
+
+    plan = reminder_plan(
+        expires_at=expires_at, now=NOW, thresholds=team, last_recorded=None, tz=UTC_TZ
+    )
+    assert plan == Plan(send=7)
+    assert reminder_plan(
+        expires_at=expires_at, now=NOW, thresholds=admins, last_recorded=None, tz=UTC_TZ
+    ) == Plan(None)
+
+
+def test_an_admins_channel_receives_the_daily_overdue_reminders() -> None:
+    admins = channel_thresholds(thresholds=DEFAULT_THRESHOLDS, escalate_from=ADMINS)
+    plan = reminder_plan(
+        expires_at=NOW - timedelta(days=2), now=NOW, thresholds=admins, last_recorded=-1, tz=UTC_TZ
+    )
+    assert plan == Plan(send=-2)
+
+
+# --- weekly digest: when it is due ------------------------------------------------------------
+
+MONDAY, WEDNESDAY, SUNDAY = 0, 2, 6
+DAY = timedelta(hours=24)
+
+
+def due(*, now: datetime, weekday: int | None = MONDAY, hour: int = 9, last_week: Any = None,
+        tz: Any = UTC_TZ, catch_up: timedelta = DAY) -> DigestDue | None:  # fmt: skip
+    return digest_due(
+        weekday=weekday, hour=hour, now=now, tz=tz, last_week=last_week, catch_up=catch_up
+    )
+
+
+def test_a_channel_without_a_digest_day_is_never_owed_one() -> None:
+    assert due(now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC), weekday=None) is None
+
+
+def test_the_digest_is_owed_from_its_hour_on_its_day() -> None:
+    monday_nine = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 2 March 2026 is a Monday
+
+    assert due(now=monday_nine - timedelta(minutes=1), last_week=week_of(monday_nine.date()
+               - timedelta(days=7))) is None  # fmt: skip
+    assert due(now=monday_nine) == DigestDue(week=monday_nine.date(), slot=monday_nine)
+    assert due(now=monday_nine + timedelta(hours=5)) == DigestDue(
+        week=monday_nine.date(), slot=monday_nine
+    )
+
+
+def test_the_digest_of_a_week_already_recorded_is_not_owed_again() -> None:
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert due(now=monday + timedelta(hours=1), last_week=monday.date()) is None
+    next_monday = monday + timedelta(days=7)
+    assert due(now=next_monday, last_week=monday.date()) == DigestDue(
+        week=next_monday.date(), slot=next_monday
+    )
+
+
+def test_a_week_runs_from_monday_so_a_sunday_digest_belongs_to_the_week_it_ends() -> None:
+    sunday_night = datetime(2026, 3, 8, 23, 0, tzinfo=UTC)
+    assert week_of(sunday_night.date()) == datetime(2026, 3, 2).date()
+    assert due(now=sunday_night, weekday=SUNDAY, hour=23) == DigestDue(
+        week=datetime(2026, 3, 2).date(), slot=sunday_night
+    )
+    # An hour later it is Monday: a new week, but Sunday's slot is still last week's.
+    assert due(now=sunday_night + timedelta(hours=1), weekday=SUNDAY, hour=23,
+               last_week=datetime(2026, 3, 2).date()) is None  # fmt: skip
+
+
+def test_moving_the_digest_day_within_a_week_sends_no_second_digest_that_week() -> None:
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    wednesday = monday + timedelta(days=2)
+    assert due(now=wednesday, weekday=WEDNESDAY, last_week=monday.date()) is None
+
+
+def test_a_scheduler_down_over_the_digest_hour_sends_it_late_once() -> None:
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    back_up = monday + timedelta(hours=20)
+
+    assert due(now=back_up, last_week=datetime(2026, 2, 23).date()) == DigestDue(
+        week=monday.date(), slot=monday
+    )
+    assert due(now=back_up + timedelta(minutes=15), last_week=monday.date()) is None
+
+
+def test_a_scheduler_down_longer_than_the_catch_up_skips_that_week_not_the_next() -> None:
+    monday = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    last_week = datetime(2026, 2, 23).date()
+
+    assert due(now=monday + timedelta(days=3), last_week=last_week) is None
+    next_monday = monday + timedelta(days=7)
+    assert due(now=next_monday, last_week=last_week) == DigestDue(
+        week=next_monday.date(), slot=next_monday
+    )
+
+
+def test_the_digest_hour_is_local_time_across_the_spring_dst_change() -> None:
+    # Europe/Berlin moves to summer time on Sunday 29 March 2026: Monday 09:00 local is
+    # 08:00 UTC the week before and 07:00 UTC the week after.
+    before = digest_slot(weekday=MONDAY, hour=9, now=datetime(2026, 3, 24, tzinfo=UTC), tz=BERLIN)
+    after = digest_slot(weekday=MONDAY, hour=9, now=datetime(2026, 3, 31, tzinfo=UTC), tz=BERLIN)
+
+    assert before.astimezone(UTC) == datetime(2026, 3, 23, 8, 0, tzinfo=UTC)
+    assert after.astimezone(UTC) == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    assert after.astimezone(UTC) - before.astimezone(UTC) == timedelta(days=7, hours=-1)
+    assert due(now=datetime(2026, 3, 30, 6, 59, tzinfo=UTC), tz=BERLIN,
+               last_week=datetime(2026, 3, 23).date()) is None  # fmt: skip
+    assert due(now=datetime(2026, 3, 30, 7, 0, tzinfo=UTC), tz=BERLIN,
+               last_week=datetime(2026, 3, 23).date()) == DigestDue(
+        week=datetime(2026, 3, 30).date(), slot=after
+    )  # fmt: skip
+
+
+def test_a_digest_hour_skipped_by_the_dst_change_goes_out_at_the_next_real_instant() -> None:
+    # 02:00 does not exist in Berlin on 29 March 2026: the clock jumps from 02:00 to 03:00.
+    slot = digest_slot(weekday=SUNDAY, hour=2, now=datetime(2026, 3, 29, 12, tzinfo=UTC), tz=BERLIN)
+    assert slot.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert (slot.hour, slot.utcoffset()) == (3, timedelta(hours=2))
+
+
+def test_a_digest_hour_that_happens_twice_in_autumn_goes_out_at_the_first() -> None:
+    # 02:00-03:00 happens twice in Berlin on 25 October 2026; one digest, at the first 02:00.
+    slot = digest_slot(
+        weekday=SUNDAY, hour=2, now=datetime(2026, 10, 25, 12, tzinfo=UTC), tz=BERLIN
+    )
+    assert slot.astimezone(UTC) == datetime(2026, 10, 25, 0, 0, tzinfo=UTC)
+    assert due(now=datetime(2026, 10, 25, 1, 30, tzinfo=UTC), weekday=SUNDAY, hour=2, tz=BERLIN,
+               last_week=datetime(2026, 10, 19).date()) is None  # fmt: skip
+
+
+def test_digest_slot_needs_an_aware_datetime() -> None:
+    with pytest.raises(ValueError):
+        digest_slot(weekday=MONDAY, hour=9, now=datetime(2026, 3, 2, 9), tz=UTC_TZ)
