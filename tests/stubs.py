@@ -24,14 +24,16 @@ empty the default answer, 200 ``ok``, is used):
 - ``Reply(status, headers, body, hold=True)`` to keep that request open until ``release()``.
 
 ``hold()`` makes every request from now on wait until ``release()`` (for timeouts and for
-killing a worker mid-send); ``delay = 0.3`` makes every answer take that long (a slow
-provider); ``wait_for_requests(n)`` blocks until n requests have arrived.
+killing a worker mid-send); ``delay = 0.3`` (or ``(0.0, 0.3)``, drawn per request) makes
+every answer take that long (a slow provider); ``wait_for_requests(n)`` blocks until n
+requests have arrived.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import socket
 import threading
 import time
@@ -123,7 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.hold or stub._holding:
             stub._wait_released()
         if stub.delay:
-            time.sleep(stub.delay)
+            low, high = stub.delay if isinstance(stub.delay, tuple) else (stub.delay, stub.delay)
+            time.sleep(random.uniform(low, high))
         payload = reply.text.encode("utf-8")
         try:
             self.send_response(reply.status)
@@ -155,8 +158,9 @@ class SlackStub:
         self._arrived = threading.Condition(self._lock)
         self._released = threading.Event()
         self._holding = False
-        #: Seconds every answer takes (a slow provider); 0 answers at once.
-        self.delay = 0.0
+        #: Seconds every answer takes (a slow provider), or a (low, high) range drawn per
+        #: request; 0 answers at once.
+        self.delay: float | tuple[float, float] = 0.0
         self._server: _StubHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

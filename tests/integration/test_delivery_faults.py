@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
+import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -190,3 +193,49 @@ def test_a_key_pasted_with_two_days_left_is_reminded_without_waiting_for_a_perio
         7: ReminderStatus.SKIPPED,
         3: ReminderStatus.SENT,
     }
+
+
+def test_a_worker_killed_at_random_moments_loses_nothing_and_flags_every_resend(
+    redis_server: RedisServer,  # before celery: stopped after the processes that use it
+    celery: Celery,
+    channels: Callable[..., None],
+    expiring: Callable[..., Credential],
+    slack: SlackStub,
+) -> None:
+    channels()
+    owed = 30
+    for i in range(owed):
+        expiring(days=7, name=f"Integration {i}")
+    slack.delay = (0.0, 0.3)  # the provider holds each fully received request a while
+    broker = {"CELERY_BROKER_URL": redis_server.url}
+    worker = celery.worker(**broker)
+    celery.beat(**broker)
+    chance = random.Random(12)
+    for _ in range(6):
+        time.sleep(chance.uniform(0.2, 1.5))
+        worker.kill()  # SIGKILL, wherever it is: mid-send, between sends, idle
+        worker = celery.worker(**broker)
+
+    sent = Reminder.objects.filter(status=ReminderStatus.SENT)
+    deadline = time.monotonic() + 120
+    while sent.count() < owed and time.monotonic() < deadline:
+        if worker.exited:
+            worker = celery.worker(**broker)
+        time.sleep(0.2)
+    time.sleep(2 * BEAT_PERIOD)
+
+    assert sent.count() == owed  # none lost
+    seen = Counter(
+        key
+        for request in slack.requests
+        for key in re.findall(r"kvr_[0-9a-f]{32}", request.text)[:1]
+    )
+    rows = {r.idempotency_key: r for r in Reminder.objects.filter(status=ReminderStatus.SENT)}
+    assert set(seen) == set(rows)  # every owed reminder arrived
+    resent = [key for key, count in seen.items() if count > 1]
+    # Every reminder the provider saw more than once was flagged, on the row and in the audit.
+    assert all(rows[key].possible_duplicate for key in resent), resent
+    flagged = AuditEvent.objects.filter(
+        action=AuditAction.REMINDER_SENT, details__possible_duplicate=True
+    ).count()
+    assert flagged == sum(r.possible_duplicate for r in rows.values())
