@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -274,6 +274,33 @@ def reminder_retry(
         )
         transaction.on_commit(partial(deliveries_enqueue, ids=[reminder.pk], now=now))
     return reminder
+
+
+def outbox_enqueue(
+    *, task: Any, rows: QuerySet[Any], ids: Sequence[int], now: datetime, what: str
+) -> int:
+    """Hand each id to ``task`` (``task.delay(id)``) and record ``enqueued_at = now`` on the
+    pending rows of ``rows`` that were handed over; returns how many were.
+
+    Only ids travel: the task loads the row. The first broker error stops the loop and is
+    logged, never raised: the rest stay pending, not marked enqueued, for the next scan.
+    """
+    sent: list[int] = []
+    for row_id in ids:
+        try:
+            task.delay(row_id)
+        except Exception as exc:  # kombu raises several types for "broker down"
+            logger.warning(
+                "broker unavailable (%s): %d %s stay pending for the next scan",
+                type(exc).__name__,
+                len(ids) - len(sent),
+                what,
+            )
+            break
+        sent.append(row_id)
+    if sent:
+        rows.filter(pk__in=sent, status=ReminderStatus.PENDING).update(enqueued_at=now)
+    return len(sent)
 
 
 def outbox_after_failure(

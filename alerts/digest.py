@@ -34,6 +34,7 @@ from alerts.delivery import (
     Outcome,
     outbox_after_failure,
     outbox_claim,
+    outbox_enqueue,
     outbox_send,
 )
 from alerts.messages import Due, digest_notification, integration_url, local_day, rotate_url
@@ -204,16 +205,9 @@ def digests_enqueue(*, ids: Sequence[int], now: datetime) -> int:
     down leaves the rest for the next scan. Returns how many were handed over."""
     from alerts.tasks import deliver_digest  # the tasks module imports this one
 
-    sent: list[int] = []
-    for digest_id in ids:
-        try:
-            deliver_digest.delay(digest_id)
-        except Exception as exc:  # kombu raises several types for "broker down"
-            logger.warning("broker unavailable (%s): digests wait", type(exc).__name__)
-            break
-        sent.append(digest_id)
-    digests_mark_enqueued(ids=sent, now=now)
-    return len(sent)
+    return outbox_enqueue(
+        task=deliver_digest, rows=Digest.objects.all(), ids=ids, now=now, what="digests"
+    )
 
 
 def digests_mark_enqueued(*, ids: Sequence[int], now: datetime) -> int:

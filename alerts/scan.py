@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from alerts.audiences import reminders_record_owed
-from alerts.delivery import reminder_mark_failed
+from alerts.delivery import outbox_enqueue, reminder_mark_failed
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
 from keyvault.models import Credential, CredentialState
 
@@ -123,20 +123,9 @@ def deliveries_enqueue(*, ids: Sequence[int], now: datetime) -> int:
     """
     from alerts.tasks import deliver_reminder  # the tasks module imports this one
 
-    sent: list[int] = []
-    for reminder_id in ids:
-        try:
-            deliver_reminder.delay(reminder_id)
-        except Exception as exc:  # kombu raises several types for "broker down"
-            logger.warning(
-                "broker unavailable (%s): %d reminders stay pending for the next scan",
-                type(exc).__name__,
-                len(ids) - len(sent),
-            )
-            break
-        sent.append(reminder_id)
-    reminders_mark_enqueued(ids=sent, now=now)
-    return len(sent)
+    return outbox_enqueue(
+        task=deliver_reminder, rows=Reminder.objects.all(), ids=ids, now=now, what="reminders"
+    )
 
 
 def reminders_mark_enqueued(*, ids: Sequence[int], now: datetime) -> int:
