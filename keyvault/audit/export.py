@@ -202,6 +202,24 @@ def audit_export_stream(
     record({"rows": rows.count})
 
 
+def export_download(
+    chunks: Iterable[str],
+    *,
+    rows: Counted[Any],
+    record: Callable[[dict[str, Any]], None],
+    content_type: str,
+    filename: str,
+) -> StreamingHttpResponse:
+    """An export as a streamed, uncached download, audited through ``record`` once produced
+    (or as failed, see ``audit_export_stream``)."""
+    response = StreamingHttpResponse(
+        audit_export_stream(chunks, rows=rows, record=record), content_type=content_type
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def audit_export_response(
     *, filters: AuditFilter, fmt: ExportFormat, actor: Any, now: datetime, ip: str | None = None
 ) -> StreamingHttpResponse:
@@ -228,10 +246,11 @@ def audit_export_response(
         if fmt == ExportFormat.CSV
         else "application/x-ndjson; charset=utf-8"
     )
-    response = StreamingHttpResponse(
-        audit_export_stream(_batched(lines), rows=rows, record=record), content_type=content_type
-    )
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    response["Content-Disposition"] = f'attachment; filename="keyvault-audit-{stamp}.{fmt.value}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return export_download(
+        _batched(lines),
+        rows=rows,
+        record=record,
+        content_type=content_type,
+        filename=f"keyvault-audit-{stamp}.{fmt.value}",
+    )

@@ -26,7 +26,7 @@ from django.http import StreamingHttpResponse
 from keyvault.audit.chain import audit_append
 from keyvault.audit.checkpoints import Checkpoint, audit_checkpoint_write, checkpoint_covering
 from keyvault.audit.compliance import DateRange, lapsed_days, retired_in_range
-from keyvault.audit.export import Counted, ExportFormat, audit_export_stream, csv_chunks
+from keyvault.audit.export import Counted, ExportFormat, csv_chunks, export_download
 from keyvault.models import AuditAction, AuditChainHead, AuditEvent, CredentialState
 
 logger = logging.getLogger(__name__)
@@ -179,16 +179,12 @@ def rotation_history_export(
                 },
             )
 
-    response = StreamingHttpResponse(
-        audit_export_stream(
-            rotation_history_lines(rows=rows, checkpoint=checkpoint), rows=rows, record=record
-        ),
-        content_type="text/csv; charset=utf-8",
-    )
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    response["Content-Disposition"] = (
-        f'attachment; filename="keyvault-rotation-history-{date_range.start.isoformat()}'
-        f'-{date_range.end.isoformat()}-{stamp}.csv"'
+    return export_download(
+        rotation_history_lines(rows=rows, checkpoint=checkpoint),
+        rows=rows,
+        record=record,
+        content_type="text/csv; charset=utf-8",
+        filename=f"keyvault-rotation-history-{date_range.start.isoformat()}"
+        f"-{date_range.end.isoformat()}-{stamp}.csv",
     )
-    response["Cache-Control"] = "no-store"
-    return response

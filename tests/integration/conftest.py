@@ -50,7 +50,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     setattr(item, f"rep_{report.when}", report)
 
 
-def _wait_for(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -87,7 +87,7 @@ class Process:
             start_new_session=True,
         )
         log.close()
-        _wait_for(
+        wait_until(
             lambda: self.ready_text in self.log() or self.proc.poll() is not None,  # type: ignore[union-attr]
             timeout=timeout,
             what=f"{self.name} to start",
@@ -160,7 +160,7 @@ class RedisServer:
             except redis.RedisError:
                 return False
 
-        _wait_for(answers, timeout=10, what="redis-server")
+        wait_until(answers, timeout=10, what="redis-server")
         client.close()
         return self
 

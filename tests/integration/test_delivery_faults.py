@@ -18,7 +18,7 @@ import redis
 
 from alerts.models import Reminder, ReminderStatus
 from keyvault.models import AuditAction, AuditEvent, Credential
-from tests.integration.conftest import FAST, ROOT, Celery, RedisServer
+from tests.integration.conftest import FAST, ROOT, Celery, RedisServer, wait_until
 from tests.stubs import SlackStub
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -183,9 +183,12 @@ def test_a_key_pasted_with_two_days_left_is_reminded_without_waiting_for_a_perio
     assert "Pasted with two days left" in request.text
     assert time.monotonic() - started < 30
     rows = Reminder.objects.filter(credential__integration__name="Pasted with two days left")
-    deadline = time.monotonic() + 10
-    while rows.filter(status=ReminderStatus.SENDING).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)  # the stub answered; the worker is recording the outcome
+    # The stub answered; the worker is recording the outcome.
+    wait_until(
+        lambda: not rows.filter(status=ReminderStatus.SENDING).exists(),
+        timeout=10,
+        what="the outcome to be recorded",
+    )
     # The most urgent threshold crossed is sent; the earlier ones are recorded as skipped.
     assert dict(rows.values_list("threshold", "status")) == {
         30: ReminderStatus.SKIPPED,

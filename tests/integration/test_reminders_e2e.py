@@ -20,7 +20,7 @@ from alerts.models import Reminder, ReminderStatus
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState
 from keyvault.rotation.services import credential_rotate, rotation_secret_clean
 from tests.factories import new_token
-from tests.integration.conftest import FAST, Celery, RedisServer
+from tests.integration.conftest import FAST, Celery, RedisServer, wait_until
 from tests.stubs import Reply, SlackStub, SmtpStub
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -35,14 +35,6 @@ def statuses(credential: Credential) -> dict[int, str]:
             "threshold", "status"
         )
     )
-
-
-def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def assert_one_slack_message_for(slack: SlackStub, credential: Credential) -> None:
