@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
 from alerts.transports.base import Notification
 from keyvault.vault.expiry import days_left, expiry_phrase
+from keyvault.web.dates import day_text, moment_text
 
 if TYPE_CHECKING:
     from alerts.digest import DigestContent
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from keyvault.models import Integration
 
 TEMPLATE_DIR = "alerts/messages"
-DATE_FORMAT = "l j F Y, H:i T"  # e.g. "Sunday 8 March 2026, 09:00 UTC"
 #: Version of the webhook event body; raised only for a change a receiver could trip on
 #: (a field removed, renamed or changing type). New fields may appear within a version.
 WEBHOOK_SCHEMA_VERSION = 1
@@ -79,16 +79,13 @@ class Due:
 
 
 def local_datetime(value: datetime) -> str:
-    """``value`` in ``TIME_ZONE``, spelled out with the zone abbreviation."""
-    return dateformat.format(
-        timezone.localtime(value, timezone.get_default_timezone()), DATE_FORMAT
-    )
+    """``value`` in ``TIME_ZONE`` with the zone abbreviation: “8 Mar 2026, 09:00 CET”."""
+    return moment_text(value, zone=True)
 
 
 def local_day(value: datetime) -> str:
-    """``value``'s local date (``TIME_ZONE``), short: “23 Mar 2026”."""
-    day = timezone.localtime(value, timezone.get_default_timezone()).date()
-    return f"{day.day} {day:%b %Y}"
+    """``value``'s local date (``TIME_ZONE``): “23 Mar 2026”."""
+    return day_text(value)
 
 
 def slack_escape(value: str) -> str:
@@ -127,9 +124,7 @@ def reminder_notification(*, reminder: Reminder, now: datetime) -> Notification:
         "identity_provider": integration.get_identity_provider_display(),
         "owner": owner,
         "expires": local_datetime(credential.expires_at),
-        "expires_date": dateformat.format(
-            timezone.localtime(credential.expires_at, timezone.get_default_timezone()), "j M Y"
-        ),
+        "expires_date": day_text(credential.expires_at),
         "due": due,
         "rotate_url": rotate_url(integration),
         "threshold": reminder.threshold,
@@ -210,7 +205,7 @@ def digest_notification(*, digest: Digest, content: DigestContent, now: datetime
     }
     context: dict[str, Any] = {
         "channel_name": digest.channel.name,
-        "week_label": f"week of {week.day} {week:%b %Y}",
+        "week_label": f"week of {day_text(week)}",
         "window_days": content.window_days,
         "generated_at": local_datetime(now),
         "dashboard_url": dashboard_url(),

@@ -98,6 +98,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "keyvault.web.context_processors.roles",
             ],
+            # ``day`` and ``moment``: the one date format of every page.
+            "builtins": ["keyvault.templatetags.vault"],
         },
     },
 ]

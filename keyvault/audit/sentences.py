@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.utils import timezone
 
 from keyvault.models import AuditAction, AuditEvent, Integration
 from keyvault.vault.expiry import lead_time_phrase, threshold_phrase
 from keyvault.vault.providers import ProviderKind
+from keyvault.web.dates import day_text
 
 
 class Outcome(models.TextChoices):
@@ -97,9 +97,7 @@ def _day(iso: str) -> str:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         return iso
-    if timezone.is_aware(moment):
-        moment = timezone.localtime(moment)
-    return f"{moment.day} {moment:%b %Y}"
+    return day_text(moment)
 
 
 def _names(value: Any) -> str:

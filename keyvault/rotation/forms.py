@@ -24,7 +24,12 @@ from keyvault.models import Credential, Integration
 from keyvault.rotation import selectors, services
 from keyvault.vault import credentials
 from keyvault.vault.expiry import local_midnight
-from keyvault.vault.forms import expires_on_field, scim_url_field, token_field
+from keyvault.vault.forms import (
+    describe_secret_fields,
+    expires_on_field,
+    scim_url_field,
+    token_field,
+)
 from keyvault.vault.providers import provider_for
 from keyvault.web.forms import TextField, apply_service_errors
 
@@ -99,6 +104,7 @@ class RotateForm(_ActsOnCurrent, _PasteForm):
         super().__init__(
             *args, credential=credential, integration=credential.integration, now=now, **kwargs
         )
+        describe_secret_fields(self, provider_for(self.integration.provider), replacement=True)
         idp = self.integration.get_identity_provider_display()
         self.fields["idp_updated"].label = f"I have put the new token into {idp}"
         self.fields["idp_updated"].help_text = "Recorded with the rotation."
@@ -130,10 +136,7 @@ class CredentialAddForm(_PasteForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        preset = provider_for(self.integration.provider)
-        self.fields["scim_url"].widget.attrs["required"] = preset.url_required
-        if preset.url_example:
-            self.fields["scim_url"].help_text = f"Expected shape: {preset.url_example}"
+        describe_secret_fields(self, provider_for(self.integration.provider))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

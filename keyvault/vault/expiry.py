@@ -16,7 +16,7 @@ class Status(models.TextChoices):
     OK = "ok", "OK"
     DUE_SOON = "due_soon", "Due soon"
     EXPIRED = "expired", "Expired"
-    ROTATED = "rotated", "Rotated"
+    ROTATED = "rotated", "Superseded"  # the word of CredentialState.SUPERSEDED
     REVOKED = "revoked", "Revoked"
     MISSING = "missing", "No credential"
 

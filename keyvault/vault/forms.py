@@ -27,7 +27,7 @@ from django.utils import timezone
 from keyvault.models import Integration
 from keyvault.vault import credentials
 from keyvault.vault.expiry import local_midnight
-from keyvault.vault.providers import PROVIDERS, IdentityProvider, ProviderKind
+from keyvault.vault.providers import PROVIDERS, IdentityProvider, Provider, ProviderKind
 from keyvault.vault.validation import validate_slack_member_id, validate_thresholds
 from keyvault.web.forms import (
     NO_AUTOFILL,
@@ -60,6 +60,24 @@ def token_field(*, label: str = "Token") -> forms.CharField:
         label=label,
         help_text="Paste it exactly as issued; surrounding spaces and line breaks are removed.",
         widget=forms.PasswordInput(render_value=False, attrs={**NO_AUTOFILL, "required": True}),
+    )
+
+
+def describe_secret_fields(
+    form: forms.Form, preset: Provider, *, replacement: bool = False
+) -> None:
+    """Label the URL and token inputs in the provider's words (“Directory base URL”, “API
+    key”) and say which URL shape it expects; ``replacement`` for the rotate form."""
+    url, token = form.fields["scim_url"], form.fields["token"]
+    url.label = preset.url_label
+    token.label = f"New {preset.key_words}" if replacement else preset.key_label
+    if replacement:
+        return  # the rotate form's URL help says the current URL is kept
+    url.widget.attrs["required"] = preset.url_required
+    url.help_text = (
+        f"Expected shape: {preset.url_example}"
+        if preset.url_example
+        else "Where the identity provider sends provisioning requests."
     )
 
 
@@ -153,13 +171,7 @@ class IntegrationCreateForm(IntegrationForm):
         preset = PROVIDERS.get(kind)
         if preset is None:
             return
-        scim_url = self.fields["scim_url"]
-        scim_url.widget.attrs["required"] = preset.url_required
-        scim_url.help_text = (
-            f"Expected shape: {preset.url_example}"
-            if preset.url_example
-            else "Where the identity provider sends provisioning requests."
-        )
+        describe_secret_fields(self, preset)
         lifetime = f"{preset.lifetime_days} days after the issue date"
         self.fields["expires_on"].help_text = f"Leave empty for the usual lifetime: {lifetime}."
 
@@ -209,6 +221,8 @@ def provider_presets() -> Mapping[str, dict[str, Any]]:
             "lifetime_days": preset.lifetime_days,
             "url_required": preset.url_required,
             "url_example": preset.url_example,
+            "url_label": preset.url_label,
+            "key_label": preset.key_label,
         }
         for kind, preset in PROVIDERS.items()
     }

@@ -33,6 +33,14 @@ class IdentityProvider(models.TextChoices):
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
+def _in_sentence(label: str, *, name: str) -> str:
+    """A label inside a sentence: the first letter small, unless the label starts with an
+    acronym (“SCIM”) or the vendor's name (“Okta org URL”)."""
+    if label[:2].isupper() or label.startswith(name):
+        return label
+    return label[0].lower() + label[1:]
+
+
 @dataclass(frozen=True)
 class Provider:
     """What keyvault knows of one kind of credential."""
@@ -42,10 +50,38 @@ class Provider:
     url_required: bool
     url_pattern: re.Pattern[str] | None = None
     url_example: str = ""
+    #: The vendor's words for the two inputs, as its admin page shows them.
+    url_label: str = "Base URL"
+    key_label: str = "API key"
+    #: A URL that is itself a secret is never written back into a page shown again.
+    url_secret: bool = False
 
     @property
     def label(self) -> str:
         return str(self.kind.label)
+
+    @property
+    def name(self) -> str:
+        """The vendor's name alone: “Atlassian” (the label says what kind of key too)."""
+        name = self.label.split(" (")[0]
+        return "generic" + name[len("Generic") :] if name.startswith("Generic") else name
+
+    @property
+    def url_words(self) -> str:
+        """The URL label inside a sentence: “directory base URL”."""
+        return _in_sentence(self.url_label, name=self.name)
+
+    @property
+    def key_words(self) -> str:
+        """The key label inside a sentence: “API key”, “client secret”."""
+        return _in_sentence(self.key_label, name=self.name)
+
+    @property
+    def a_name(self) -> str:
+        """The name with its article: “an Atlassian”, “a Slack”."""
+        # By sound, not spelling: “an Atlassian”, “an Okta”, but “a OneLogin”.
+        vowel_sound = self.name[0] in "AEIOU" and not self.name.startswith("One")
+        return f"{'an' if vowel_sound else 'a'} {self.name}"
 
     def url_matches(self, url: str) -> bool:
         return self.url_pattern is None or bool(self.url_pattern.fullmatch(url))
@@ -60,6 +96,8 @@ PROVIDERS: dict[str, Provider] = {
             url_required=True,
             url_pattern=re.compile(rf"https://api\.atlassian\.com/scim/directory/{_UUID}/?"),
             url_example="https://api.atlassian.com/scim/directory/<directory uuid>",
+            url_label="Directory base URL",
+            key_label="API key",
         ),
         Provider(
             ProviderKind.OKTA,
@@ -70,6 +108,8 @@ PROVIDERS: dict[str, Provider] = {
                 r"https://[A-Za-z0-9.-]+\.(okta|oktapreview|okta-emea)\.com(/.*)?"
             ),
             url_example="https://<org>.okta.com",
+            url_label="Okta org URL",
+            key_label="API token",
         ),
         Provider(
             ProviderKind.ENTRA_ID,
@@ -77,14 +117,24 @@ PROVIDERS: dict[str, Provider] = {
             180,
             url_required=False,
             url_example="https://graph.microsoft.com/",
+            url_label="Endpoint URL",
+            key_label="Client secret",
         ),
-        Provider(ProviderKind.GOOGLE_WORKSPACE, 365, url_required=False),
+        Provider(
+            ProviderKind.GOOGLE_WORKSPACE,
+            365,
+            url_required=False,
+            url_label="Endpoint URL",
+            key_label="Secret",
+        ),
         Provider(
             ProviderKind.ONELOGIN,
             365,
             url_required=False,
             url_pattern=re.compile(r"https://[A-Za-z0-9.-]+\.onelogin\.com(/.*)?"),
             url_example="https://<subdomain>.onelogin.com",
+            url_label="OneLogin URL",
+            key_label="API credential",
         ),
         Provider(
             ProviderKind.SLACK,
@@ -92,6 +142,8 @@ PROVIDERS: dict[str, Provider] = {
             url_required=False,
             url_pattern=re.compile(r"https://api\.slack\.com/scim/v[12]/?"),
             url_example="https://api.slack.com/scim/v2/",
+            url_label="SCIM base URL",
+            key_label="SCIM token",
         ),
         Provider(
             ProviderKind.GITHUB,
@@ -101,14 +153,24 @@ PROVIDERS: dict[str, Provider] = {
                 r"https://api\.github\.com/scim/v2/(enterprises|organizations)/[^/\s]+/?"
             ),
             url_example="https://api.github.com/scim/v2/enterprises/<enterprise>",
+            url_label="SCIM base URL",
+            key_label="Token",
         ),
         Provider(
             ProviderKind.GENERIC_SCIM,
             365,
             url_required=True,
             url_example="https://example.com/scim/v2",
+            url_label="SCIM base URL",
+            key_label="Bearer token",
         ),
-        Provider(ProviderKind.GENERIC_API_KEY, 365, url_required=False),
+        Provider(
+            ProviderKind.GENERIC_API_KEY,
+            365,
+            url_required=False,
+            url_label="API base URL",
+            key_label="API key",
+        ),
     )
 }
 

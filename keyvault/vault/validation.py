@@ -47,7 +47,10 @@ def clean_scim_url(raw: str | None, *, provider: Provider) -> str:
     url = (raw or "").strip()
     if not url:
         if provider.url_required:
-            raise ValidationError(f"{provider.label} needs the SCIM base URL.", code="required")
+            raise ValidationError(
+                f"{provider.name} needs the {provider.url_words}.",
+                code="required",
+            )
         return ""
     if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
         raise ValidationError("The URL contains spaces or control characters.", code="invalid")
@@ -68,7 +71,7 @@ def clean_scim_url(raw: str | None, *, provider: Provider) -> str:
         )
     if not provider.url_matches(url):
         raise ValidationError(
-            f"This does not look like a {provider.label} URL; expected {provider.url_example}.",
+            f"This does not look like {provider.a_name} URL; expected {provider.url_example}.",
             code="shape",
         )
     return url

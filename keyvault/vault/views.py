@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
 from keyvault.vault import forms, selectors, services
+from keyvault.vault.providers import provider_for
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.params import query_text
 from keyvault.web.reauth import password_confirm
@@ -148,6 +149,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
         {
             "credential": credential,
             "integration": credential.integration,
+            "provider": provider_for(credential.integration.provider),
             "form": form,
             "revealed": revealed,
             "problem": problem,

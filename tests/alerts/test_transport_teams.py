@@ -91,7 +91,7 @@ def test_teams_posts_an_adaptive_card_with_the_reminder_facts_and_a_rotate_butto
     assert facts == {
         "Integration": "Atlassian Cloud — acme (Okta SCIM)",
         "Identity provider": reminder.credential.integration.get_identity_provider_display(),
-        "Expires": "Sunday 8 March 2026, 09:00 UTC",
+        "Expires": "8 Mar 2026, 09:00 UTC",
         "Days left": "7",
         "Owner": "Dana Ops <dana@example.com>",
         "Provider": "Atlassian (SCIM API key)",

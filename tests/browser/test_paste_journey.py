@@ -124,8 +124,8 @@ def test_admin_pastes_a_credential_sees_it_on_the_dashboard_and_reveals_it(
     page.get_by_label("Identity provider").select_option("okta")
     page.get_by_label("Owner (optional)", exact=True).fill("IT platform")
     page.get_by_label("Owner email").fill("it-platform@example.com")
-    page.get_by_label("SCIM base URL").fill(scim_url)
-    token_input = page.get_by_label("Token")
+    page.get_by_label("Directory base URL").fill(scim_url)
+    token_input = page.get_by_label("API key", exact=True)
     expect(token_input).to_have_attribute("type", "password")
     expect(token_input).to_have_attribute("autocomplete", "off")
     token_input.fill(token + "\n")
@@ -157,7 +157,7 @@ def test_admin_pastes_a_credential_sees_it_on_the_dashboard_and_reveals_it(
 
     expect(page.locator("#revealed-token")).to_have_text(token)
     expect(page.locator("#revealed-scim-url")).to_have_text(scim_url)
-    page.get_by_role("button", name="Copy token").click()
+    page.get_by_role("button", name="Copy API key").click()
     expect(page.get_by_role("status").filter(has_text="Copied")).to_have_text(
         "Copied to the clipboard."
     )

@@ -36,9 +36,9 @@ def test_admin_rotates_a_credential_and_sees_the_history(
     page.get_by_role("link", name=NAME).first.click()
     page.get_by_role("link", name="Rotate", exact=True).click()
     expect(page.get_by_role("heading", name="Rotate credential", level=1)).to_be_visible()
-    url_input = page.get_by_label("SCIM base URL")
+    url_input = page.get_by_label("Directory base URL")
     expect(url_input).to_have_value("")  # the current URL is kept server-side, never shown
-    token_input = page.get_by_label("New token", exact=True)
+    token_input = page.get_by_label("New API key", exact=True)
     expect(token_input).to_have_attribute("type", "password")
     assert ATLASSIAN_URL not in page.content() and old_token not in page.content()
 

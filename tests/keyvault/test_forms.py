@@ -55,14 +55,14 @@ def _frozen_now() -> Any:
         (
             {"scim_url": "https://api.atlassian.com/scim/directory/not-a-uuid"},
             "scim_url",
-            "does not look like a Atlassian (SCIM API key) URL",
+            "does not look like an Atlassian URL",
         ),
         (
             {"scim_url": "https://example.com/scim/v2"},
             "scim_url",
             "expected https://api.atlassian.com/scim/directory/",
         ),
-        ({"scim_url": ""}, "scim_url", "needs the SCIM base URL"),
+        ({"scim_url": ""}, "scim_url", "Atlassian needs the directory base URL"),
         ({"token": ""}, "token", "it is empty"),
         ({"token": "   \n"}, "token", "it is empty"),
         ({"token": "ATATT3x abc"}, "token", "space or line break inside it"),

@@ -197,9 +197,9 @@ def test_detail_shows_the_current_credential_and_every_version(
     assert f"Token hint ····{current.hint}" in page
     assert f"Fingerprint {current.fingerprint[:16]}" in page
     assert current.fingerprint[:17] not in page
-    assert "Expires 21 March 2026, 09:00 Issued 28 February 2026, 09:00" in page
+    assert "Expires 21 Mar 2026, 09:00 Issued 28 Feb 2026, 09:00" in page
     assert "2 in total" in page
-    assert f"····{old.hint} • Rotated" in page
+    assert f"····{old.hint} • Superseded" in page
     assert token not in response.content.decode()
 
 

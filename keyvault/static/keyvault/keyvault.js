@@ -80,6 +80,7 @@
     var urlHelp = document.getElementById("id_scim_url_helptext");
     var expiryHelp = document.getElementById("id_expires_on_helptext");
     var urlLabel = form.querySelector("label[for='id_scim_url']");
+    var tokenLabel = form.querySelector("label[for='id_token']");
     var urlOptional = urlLabel.querySelector(".field__optional");
     if (!urlOptional) {
       urlOptional = document.createElement("span");
@@ -95,6 +96,10 @@
       }
       url.required = preset.url_required;
       urlOptional.hidden = preset.url_required;
+      urlLabel.firstChild.textContent = preset.url_label;
+      if (tokenLabel) {
+        tokenLabel.firstChild.textContent = preset.key_label;
+      }
       if (urlHelp) {
         urlHelp.textContent = preset.url_example
           ? "Expected shape: " + preset.url_example

@@ -1,0 +1,150 @@
+"""One date format, one word per state, the vendor's words for its fields, and grammar."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from keyvault.rotation import services as rotation_services
+from keyvault.vault import credentials
+from keyvault.vault.expiry import Status
+from keyvault.vault.providers import PROVIDERS, ProviderKind, provider_for
+from keyvault.web.dates import day_text, moment_text
+from tests.factories import NOW, MakeCredential, new_token
+
+
+@pytest.fixture(autouse=True)
+def _frozen_now() -> Any:
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def text(response: Any) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+
+def test_a_day_and_a_moment_read_the_same_everywhere() -> None:
+    moment = datetime(2026, 3, 8, 9, 5, 7, tzinfo=UTC)
+    assert day_text(moment) == "8 Mar 2026"
+    assert day_text(date(2026, 3, 8)) == "8 Mar 2026"
+    assert moment_text(moment) == "8 Mar 2026, 09:05"
+    assert moment_text(moment, seconds=True) == "8 Mar 2026, 09:05:07"
+    assert moment_text(moment, zone=True) == "8 Mar 2026, 09:05 UTC"
+
+
+@override_settings(TIME_ZONE="Pacific/Auckland")
+def test_a_day_is_the_local_day_of_the_instant() -> None:
+    late_utc = datetime(2026, 3, 8, 20, 0, tzinfo=UTC)  # already 9 March in Auckland
+    assert day_text(late_utc) == "9 Mar 2026"
+    assert moment_text(late_utc, zone=True) == "9 Mar 2026, 09:00 NZDT"
+    assert late_utc.astimezone(ZoneInfo("Pacific/Auckland")).day == 9
+
+
+def test_pages_write_dates_in_the_one_format(
+    admin_client: Client, make_credential: MakeCredential
+) -> None:
+    credential, _ = make_credential(name="Acme", issued_at=NOW - timedelta(days=9))
+    pages = [
+        reverse("keyvault:dashboard"),
+        reverse(
+            "keyvault:integration_detail", kwargs={"integration_id": credential.integration_id}
+        ),
+        reverse(
+            "keyvault:integration_history", kwargs={"integration_id": credential.integration_id}
+        ),
+        reverse("keyvault:credential_rotate", kwargs={"integration_id": credential.integration_id}),
+        reverse("keyvault:credential_revoke", kwargs={"integration_id": credential.integration_id}),
+    ]
+    long_month = re.compile(
+        r"\b\d{1,2} (January|February|March|April|June|July|August|September|October|November"
+        r"|December) \d{4}"
+    )
+    for url in pages:
+        page = text(admin_client.get(url))
+        assert "20 Feb 2027" in page, url  # 365 days after 20 Feb 2026
+        assert not long_month.search(page), url
+
+
+def test_a_superseded_version_is_called_superseded_on_every_page(
+    admin_client: Client, make_credential: MakeCredential, admin_user: Any
+) -> None:
+    old, _ = make_credential(name="Acme")
+    secret = rotation_services.rotation_secret_clean(
+        credential=old, scim_url="", token=new_token(), expires_at=None, now=NOW
+    )
+    rotation_services.credential_rotate(
+        credential=old, secret=secret, actor=admin_user, now=NOW, reason="", idp_updated=True
+    )
+    assert Status.ROTATED.label == "Superseded"
+    detail = text(
+        admin_client.get(
+            reverse("keyvault:integration_detail", kwargs={"integration_id": old.integration_id})
+        )
+    )
+    assert f"····{old.hint} • Superseded" in detail
+    assert "Rotated" not in detail
+
+
+@pytest.mark.parametrize(
+    ("kind", "url_label", "key_label"),
+    [
+        (ProviderKind.ATLASSIAN, "Directory base URL", "API key"),
+        (ProviderKind.GENERIC_API_KEY, "API base URL", "API key"),
+        (ProviderKind.ENTRA_ID, "Endpoint URL", "Client secret"),
+        (ProviderKind.GENERIC_SCIM, "SCIM base URL", "Bearer token"),
+    ],
+)
+def test_the_paste_form_labels_its_fields_in_the_providers_words(
+    admin_client: Client, kind: str, url_label: str, key_label: str
+) -> None:
+    page = admin_client.post(reverse("keyvault:integration_create"), {"provider": kind})
+    html = page.content.decode()
+    assert f'for="id_scim_url" class="field__label">{url_label}<' in html
+    assert f'for="id_token" class="field__label">{key_label}<' in html
+
+
+def test_an_api_key_provider_never_asks_for_a_scim_base_url(
+    admin_client: Client, make_credential: MakeCredential
+) -> None:
+    credential, _ = make_credential(
+        name="Billing API", provider=ProviderKind.GENERIC_API_KEY, scim_url=""
+    )
+    integration_id = credential.integration_id
+    rotate = text(
+        admin_client.get(
+            reverse("keyvault:credential_rotate", kwargs={"integration_id": integration_id})
+        )
+    )
+    assert "New API key" in rotate and "API base URL" in rotate
+    assert "SCIM base URL" not in rotate
+
+
+@pytest.mark.django_db
+def test_messages_use_the_right_article_before_a_vendor_name() -> None:
+    assert provider_for(ProviderKind.ATLASSIAN).a_name == "an Atlassian"
+    assert provider_for(ProviderKind.OKTA).a_name == "an Okta"
+    assert provider_for(ProviderKind.ONELOGIN).a_name == "a OneLogin"
+    assert provider_for(ProviderKind.SLACK).a_name == "a Slack"
+    with pytest.raises(ValidationError) as refused:
+        credentials.secret_input_clean(
+            provider=ProviderKind.ATLASSIAN,
+            scim_url="https://example.com/scim",
+            token=new_token(),
+            issued_at=NOW,
+            expires_at=None,
+        )
+    assert "does not look like an Atlassian URL" in str(refused.value)
+
+
+def test_every_provider_names_both_of_its_fields() -> None:
+    for preset in PROVIDERS.values():
+        assert preset.url_label and preset.key_label
+        assert "SCIM" not in preset.url_label or preset.kind != ProviderKind.GENERIC_API_KEY
