@@ -22,8 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q, QuerySet
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from alerts import policy
@@ -39,13 +38,11 @@ from alerts.delivery import (
 )
 from alerts.messages import Due, digest_notification, integration_url, local_day, rotate_url
 from alerts.models import Channel, Digest, ReminderStatus
+from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
 from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction, Credential, CredentialState, Rotation
 
 logger = logging.getLogger(__name__)
-
-STALE_CLAIM_MESSAGE = "The worker sending it stopped before it finished; sending again."
-
 
 # --- content ----------------------------------------------------------------------------------
 
@@ -183,14 +180,8 @@ def digests_scan(*, now: datetime, enqueue: bool = True) -> DigestScanResult:
                 owed.append(Digest(channel=channel, week=due.week, due_at=due.slot, created_at=now))
         Digest.objects.bulk_create(owed, ignore_conflicts=True)
         exhausted = _stale_claims_exhausted(now=now)
-        reopened = _stale(now=now).update(
-            status=ReminderStatus.PENDING,
-            next_attempt_at=None,
-            enqueued_at=None,
-            possible_duplicate=True,
-            last_error=STALE_CLAIM_MESSAGE,
-        )
-        queued = _pending_due(now=now)
+        reopened = stale_claims_reopen(Digest.objects.all(), now=now)
+        queued = list(pending_due(Digest.objects.all(), now=now).values_list("id", flat=True))
         if enqueue and queued:
             transaction.on_commit(partial(digests_enqueue, ids=queued, now=now))
     result = DigestScanResult(
@@ -217,43 +208,13 @@ def digests_mark_enqueued(*, ids: Sequence[int], now: datetime) -> int:
     return Digest.objects.filter(pk__in=ids, status=ReminderStatus.PENDING).update(enqueued_at=now)
 
 
-def _stale(*, now: datetime, exhausted: bool = False) -> QuerySet[Digest]:
-    """``sending`` digests whose claim is older than the claim timeout (their worker died),
-    with attempts left, or (``exhausted``) without."""
-    cutoff = now - timedelta(seconds=settings.KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS)
-    attempts = Q(attempts__gte=settings.KEYVAULT_REMINDER_MAX_ATTEMPTS)
-    return Digest.objects.filter(
-        attempts if exhausted else ~attempts, status=ReminderStatus.SENDING, claimed_at__lt=cutoff
-    )
-
-
 def _stale_claims_exhausted(*, now: datetime) -> int:
-    stale = list(_stale(now=now, exhausted=True).select_related("channel"))
-    for digest in stale:
-        digest_mark_failed(
-            digest=digest,
-            message="The worker sending it stopped before it finished, on every attempt; "
-            f"gave up after {digest.attempts} attempts.",
-            now=now,
-        )
-    return len(stale)
-
-
-def _pending_due(*, now: datetime) -> list[int]:
-    """Pending digests whose backoff is over and that have no live broker message."""
-    lost_before = now - timedelta(seconds=settings.KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS)
-    return list(
-        Digest.objects.annotate(
-            message_due_at=Greatest("enqueued_at", Coalesce("next_attempt_at", "enqueued_at"))
-        )
-        .filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-            Q(enqueued_at__isnull=True) | Q(message_due_at__lt=lost_before),
-            status=ReminderStatus.PENDING,
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
+    stale = list(
+        stale_claims(Digest.objects.all(), now=now, exhausted=True).select_related("channel")
     )
+    for digest in stale:
+        digest_mark_failed(digest=digest, message=exhausted_message(digest.attempts), now=now)
+    return len(stale)
 
 
 # --- delivery ---------------------------------------------------------------------------------

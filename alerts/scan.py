@@ -17,23 +17,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from alerts.audiences import reminders_record_owed
 from alerts.delivery import outbox_enqueue, reminder_mark_failed
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
+from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
 from keyvault.models import Credential, CredentialState
 
 logger = logging.getLogger(__name__)
-
-STALE_CLAIM_MESSAGE = "The worker sending it stopped before it finished; sending again."
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,9 @@ def reminders_scan(*, now: datetime, enqueue: bool = True) -> ScanResult:
         _heartbeat_lock(now=now)
         created, skipped, candidates = reminders_record_owed(now=now, tz=tz)
         exhausted = _stale_claims_exhausted(now=now)
-        reopened = _stale_claims_reopen(now=now)
+        # A worker that died mid-send left its row "sending": if the provider had already
+        # accepted the message, re-opening it sends it a second time (see ``alerts.delivery``).
+        reopened = stale_claims_reopen(Reminder.objects.all(), now=now)
         superseded = _pending_superseded()
         cancelled = _pending_of_retired_cancelled()
         queued = _pending_due(now=now)
@@ -185,42 +185,19 @@ def _heartbeat_lock(*, now: datetime) -> None:
         ScanHeartbeat.objects.filter(pk=1).update(last_scan_at=now)
 
 
-def _stale_claims(*, now: datetime) -> Q:
-    cutoff = now - timedelta(seconds=settings.KEYVAULT_REMINDER_CLAIM_TIMEOUT_SECONDS)
-    return Q(status=ReminderStatus.SENDING, claimed_at__lt=cutoff)
-
-
 def _stale_claims_exhausted(*, now: datetime) -> int:
     """Stale claims that used every attempt (a message that kills its worker each time) are
     marked failed, audited, instead of being tried forever."""
     stale = list(
-        Reminder.objects.filter(
-            _stale_claims(now=now), attempts__gte=settings.KEYVAULT_REMINDER_MAX_ATTEMPTS
-        ).select_related("credential__integration", "channel")
+        stale_claims(Reminder.objects.all(), now=now, exhausted=True).select_related(
+            "credential__integration", "channel"
+        )
     )
     for reminder in stale:
         reminder_mark_failed(
-            reminder=reminder,
-            message="The worker sending it stopped before it finished, on every attempt; "
-            f"gave up after {reminder.attempts} attempts.",
-            now=now,
+            reminder=reminder, message=exhausted_message(reminder.attempts), now=now
         )
     return len(stale)
-
-
-def _stale_claims_reopen(*, now: datetime) -> int:
-    """A worker that died mid-send left its row "sending": make it pending again. If the
-    provider had already accepted the message, this sends it a second time (see
-    ``alerts.delivery``: the window is the one database write after the provider's answer)."""
-    return Reminder.objects.filter(
-        _stale_claims(now=now), attempts__lt=settings.KEYVAULT_REMINDER_MAX_ATTEMPTS
-    ).update(
-        status=ReminderStatus.PENDING,
-        next_attempt_at=None,
-        enqueued_at=None,
-        possible_duplicate=True,
-        last_error=STALE_CLAIM_MESSAGE,
-    )
 
 
 def _pending_superseded() -> int:
@@ -249,23 +226,10 @@ def _pending_of_retired_cancelled() -> int:
 
 
 def _pending_due(*, now: datetime) -> list[QueuedReminder]:
-    """Pending rows whose backoff (if any) is over and that have no live broker message,
-    oldest first.
-
-    A row's message is live until ``KEYVAULT_REMINDER_REQUEUE_SECONDS`` after it was due to
-    run: after it was enqueued, or after its retry time when a retry was scheduled.
-    """
-    lost_before = now - timedelta(seconds=settings.KEYVAULT_REMINDER_REQUEUE_SECONDS)
+    """Pending rows whose backoff (if any) is over and that have no live broker message."""
     return [
         QueuedReminder(id=pk, integration=name, channel=channel, threshold=threshold)
-        for pk, name, channel, threshold in Reminder.objects.annotate(
-            message_due_at=Greatest("enqueued_at", Coalesce("next_attempt_at", "enqueued_at"))
-        )
-        .filter(
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-            Q(enqueued_at__isnull=True) | Q(message_due_at__lt=lost_before),
-            status=ReminderStatus.PENDING,
-        )
-        .order_by("id")
-        .values_list("id", "credential__integration__name", "channel__name", "threshold")
+        for pk, name, channel, threshold in pending_due(
+            Reminder.objects.all(), now=now
+        ).values_list("id", "credential__integration__name", "channel__name", "threshold")
     ]

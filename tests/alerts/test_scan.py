@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from alerts.delivery import reminder_claim
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
-from alerts.scan import STALE_CLAIM_MESSAGE, reminders_scan
+from alerts.scan import reminders_scan
+from alerts.sweep import STALE_CLAIM_MESSAGE
 from keyvault.celery import app as celery_app
 from keyvault.models import AuditAction, AuditEvent, CredentialState
 from keyvault.rotation.services import credential_revoke, credential_rotate, rotation_secret_clean
