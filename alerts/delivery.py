@@ -24,48 +24,29 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 
-from alerts import policy
 from alerts.messages import reminder_notification
 from alerts.models import Channel, Reminder, ReminderStatus
+from alerts.outcomes import (
+    DeliveryResult,
+    Outcome,
+    SendFailure,
+    outbox_after_failure,
+    outbox_mark_failed,
+    outbox_mark_sent,
+)
 from alerts.transports.base import Notification, TransportError, transport_for
 from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction, CredentialState, Integration
 
 logger = logging.getLogger(__name__)
-
-#: Longest error text kept on a row and in the audit log.
-MAX_ERROR_CHARS = 500
-#: Who the audit log names for deliveries (the system, not a signed-in user).
-ACTOR_LABEL = "reminders"
-
-
-class Outcome(models.TextChoices):
-    SENT = "sent", "Sent"
-    NOT_CLAIMED = "not_claimed", "Not claimed (not pending, not due yet, or taken)"
-    CANCELLED = "cancelled", "Cancelled (credential no longer current)"
-    RETRY = "retry", "Failed transiently; retry later"
-    FAILED = "failed", "Failed for good"
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """What one delivery attempt did; ``retry_in`` (seconds, counted from ``failed_at``, the
-    moment the provider's failure was known) is set for ``RETRY`` only."""
-
-    outcome: Outcome
-    retry_in: float | None = None
-    error: str = ""
-    failed_at: datetime | None = None
 
 
 def outbox_claim(*, rows: QuerySet[Any], now: datetime) -> bool:
@@ -91,15 +72,6 @@ def outbox_claim(*, rows: QuerySet[Any], now: datetime) -> bool:
 def reminder_claim(*, reminder_id: int, now: datetime) -> bool:
     """``outbox_claim`` for one reminder row."""
     return outbox_claim(rows=Reminder.objects.filter(pk=reminder_id), now=now)
-
-
-@dataclass(frozen=True)
-class SendFailure:
-    """Why a send did not go through, as the transport (or an unexpected error) told it."""
-
-    message: str
-    permanent: bool
-    retry_after: float | None = None
 
 
 def outbox_send(
@@ -188,47 +160,30 @@ def reminder_mark_sent(*, reminder: Reminder, now: datetime) -> None:
     cancelled or re-opened meanwhile; a row already marked sent means it went out twice, which
     the audit event says.
     """
-    with transaction.atomic():
-        marked = (
-            Reminder.objects.filter(pk=reminder.pk)
-            .exclude(status=ReminderStatus.SENT)
-            .update(status=ReminderStatus.SENT, sent_at=now, last_error="", next_attempt_at=None)
-        )
-        details = _details(reminder)
-        if not marked:
-            details["duplicate"] = True
-            logger.warning("reminder %s was sent again after being marked sent", reminder.pk)
-        audit_append(
-            action=AuditAction.REMINDER_SENT,
-            now=now,
-            actor_label=ACTOR_LABEL,
-            integration=reminder.credential.integration,
-            target=reminder,
-            details=details,
-        )
+    if not outbox_mark_sent(
+        rows=Reminder.objects.filter(pk=reminder.pk),
+        action=AuditAction.REMINDER_SENT,
+        integration=reminder.credential.integration,
+        target=reminder,
+        details=_details(reminder),
+        now=now,
+    ):
+        logger.warning("reminder %s was sent again after being marked sent", reminder.pk)
 
 
 def reminder_mark_failed(*, reminder: Reminder, message: str, now: datetime) -> bool:
     """Mark a ``sending`` row failed for good, audited ``REMINDER_FAILED``; False (and no
     audit) when the row is no longer ``sending``. ``reminder`` needs its credential's
     integration and its channel loaded."""
-    message = message[:MAX_ERROR_CHARS]
-    with transaction.atomic():
-        marked = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
-            status=ReminderStatus.FAILED, last_error=message, next_attempt_at=None
-        )
-        if marked:
-            audit_append(
-                action=AuditAction.REMINDER_FAILED,
-                now=now,
-                actor_label=ACTOR_LABEL,
-                integration=reminder.credential.integration,
-                target=reminder,
-                details={**_details(reminder), "error": message},
-            )
-    if marked:
-        logger.warning("reminder %s failed: %s", reminder.pk, message)
-    return bool(marked)
+    return outbox_mark_failed(
+        rows=Reminder.objects.filter(pk=reminder.pk),
+        action=AuditAction.REMINDER_FAILED,
+        integration=reminder.credential.integration,
+        target=reminder,
+        details=_details(reminder),
+        message=message,
+        now=now,
+    )
 
 
 def reminder_retry(
@@ -301,47 +256,6 @@ def outbox_enqueue(
     if sent:
         rows.filter(pk__in=sent, status=ReminderStatus.PENDING).update(enqueued_at=now)
     return len(sent)
-
-
-def outbox_after_failure(
-    *,
-    rows: QuerySet[Any],
-    attempts: int,
-    failure: SendFailure,
-    mark_failed: Callable[..., object],
-    label: str,
-    now: datetime,
-) -> DeliveryResult:
-    """Record a failed attempt on the ``sending`` row ``rows`` selects, ``now`` being when the
-    failure was known.
-
-    A permanent failure, or the last of ``KEYVAULT_REMINDER_MAX_ATTEMPTS``, calls
-    ``mark_failed(message=...)`` (which marks the row failed and audits it) and returns
-    ``FAILED``. Otherwise the row is pending again, not claimable before the backoff
-    (``policy.retry_delay``, never sooner than the provider's ``Retry-After``) and ``RETRY``
-    says when; ``CANCELLED`` when the row is no longer ``sending`` (cancelled meanwhile).
-    """
-    message = failure.message[:MAX_ERROR_CHARS]
-    if failure.permanent or attempts >= settings.KEYVAULT_REMINDER_MAX_ATTEMPTS:
-        if not failure.permanent:
-            message = f"{message} Gave up after {attempts} attempts."[:MAX_ERROR_CHARS]
-        mark_failed(message=message)
-        return DeliveryResult(Outcome.FAILED, error=message)
-    delay = policy.retry_delay(
-        attempts=attempts,
-        retry_after=failure.retry_after,
-        base=settings.KEYVAULT_REMINDER_RETRY_BASE_SECONDS,
-        cap=settings.KEYVAULT_REMINDER_RETRY_MAX_SECONDS,
-    )
-    reopened = rows.filter(status=ReminderStatus.SENDING).update(
-        status=ReminderStatus.PENDING,
-        last_error=message,
-        next_attempt_at=now + timedelta(seconds=delay),
-    )
-    if not reopened:  # cancelled or re-opened meanwhile: nothing left for this attempt to do
-        return DeliveryResult(Outcome.CANCELLED, error=message)
-    logger.info("%s: transient failure, retry in %.0f s: %s", label, delay, message)
-    return DeliveryResult(Outcome.RETRY, retry_in=delay, error=message, failed_at=now)
 
 
 def _details(reminder: Reminder) -> dict[str, Any]:

@@ -26,20 +26,17 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from alerts import policy
-from alerts.delivery import (
-    ACTOR_LABEL,
-    MAX_ERROR_CHARS,
+from alerts.delivery import outbox_claim, outbox_enqueue, outbox_send
+from alerts.messages import Due, digest_notification, integration_url, local_day, rotate_url
+from alerts.models import Channel, Digest, ReminderStatus
+from alerts.outcomes import (
     DeliveryResult,
     Outcome,
     outbox_after_failure,
-    outbox_claim,
-    outbox_enqueue,
-    outbox_send,
+    outbox_mark_failed,
+    outbox_mark_sent,
 )
-from alerts.messages import Due, digest_notification, integration_url, local_day, rotate_url
-from alerts.models import Channel, Digest, ReminderStatus
 from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
-from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction, Credential, CredentialState, Rotation
 
 logger = logging.getLogger(__name__)
@@ -264,43 +261,28 @@ def digest_deliver(
 
 def digest_mark_sent(*, digest: Digest, content: DigestContent, now: datetime) -> None:
     """Record that the provider accepted ``digest``, with its audit event, in one write."""
-    with transaction.atomic():
-        marked = (
-            Digest.objects.filter(pk=digest.pk)
-            .exclude(status=ReminderStatus.SENT)
-            .update(status=ReminderStatus.SENT, sent_at=now, last_error="", next_attempt_at=None)
-        )
-        details = {**_details(digest), **content.counts()}
-        if not marked:
-            details["duplicate"] = True
-        audit_append(
-            action=AuditAction.DIGEST_SENT,
-            now=now,
-            actor_label=ACTOR_LABEL,
-            target=digest,
-            details=details,
-        )
+    outbox_mark_sent(
+        rows=Digest.objects.filter(pk=digest.pk),
+        action=AuditAction.DIGEST_SENT,
+        integration=None,
+        target=digest,
+        details={**_details(digest), **content.counts()},
+        now=now,
+    )
 
 
 def digest_mark_failed(*, digest: Digest, message: str, now: datetime) -> bool:
     """Mark a ``sending`` digest failed for good, audited ``DIGEST_FAILED``; False (and no
     audit) when it is no longer ``sending``. ``digest`` needs its channel loaded."""
-    message = message[:MAX_ERROR_CHARS]
-    with transaction.atomic():
-        marked = Digest.objects.filter(pk=digest.pk, status=ReminderStatus.SENDING).update(
-            status=ReminderStatus.FAILED, last_error=message, next_attempt_at=None
-        )
-        if marked:
-            audit_append(
-                action=AuditAction.DIGEST_FAILED,
-                now=now,
-                actor_label=ACTOR_LABEL,
-                target=digest,
-                details={**_details(digest), "error": message},
-            )
-    if marked:
-        logger.warning("digest %s failed: %s", digest.pk, message)
-    return bool(marked)
+    return outbox_mark_failed(
+        rows=Digest.objects.filter(pk=digest.pk),
+        action=AuditAction.DIGEST_FAILED,
+        integration=None,
+        target=digest,
+        details=_details(digest),
+        message=message,
+        now=now,
+    )
 
 
 def _details(digest: Digest) -> dict[str, Any]:

@@ -97,6 +97,16 @@ def slack_escape(value: str) -> str:
 NO_OWNER = "not set"
 
 
+def owner_text(integration: Integration) -> str:
+    """“Jo Bloggs <jo@example.com>”, the name or the address alone, or “not set”."""
+    owner = integration.owner or NO_OWNER
+    if integration.owner_email:
+        return (
+            f"{owner} <{integration.owner_email}>" if integration.owner else integration.owner_email
+        )
+    return owner
+
+
 def owner_mention(integration: Integration, *, plain: str) -> str:
     """The owner as Slack mrkdwn: ``<@U012ABCDEF>`` (Slack shows the person and notifies them)
     followed by the plain owner text, or just that text, escaped, without a member ID.
@@ -112,11 +122,7 @@ def reminder_notification(*, reminder: Reminder, now: datetime) -> Notification:
     credential = reminder.credential
     integration = credential.integration
     due = Due.at(credential.expires_at, now=now)
-    owner = integration.owner or NO_OWNER
-    if integration.owner_email:
-        owner = (
-            f"{owner} <{integration.owner_email}>" if integration.owner else integration.owner_email
-        )
+    owner = owner_text(integration)
     context: dict[str, Any] = {
         "owner_mrkdwn": owner_mention(integration, plain=owner),
         "integration_name": integration.name,
@@ -130,7 +136,9 @@ def reminder_notification(*, reminder: Reminder, now: datetime) -> Notification:
         "threshold": reminder.threshold,
         "idempotency_key": reminder.idempotency_key,
     }
-    return _render("reminder", context, event=reminder_event(reminder=reminder, now=now))
+    return notification_render(
+        "reminder", context, event=reminder_event(reminder=reminder, now=now)
+    )
 
 
 def reminder_event(*, reminder: Reminder, now: datetime) -> dict[str, Any]:
@@ -146,7 +154,7 @@ def reminder_event(*, reminder: Reminder, now: datetime) -> dict[str, Any]:
         "type": "keyvault.reminder",
         "version": WEBHOOK_SCHEMA_VERSION,
         "idempotency_key": reminder.idempotency_key,
-        "created_at": _iso(now),
+        "created_at": iso_utc(now),
         "summary": f"{integration.name}: credential {due.phrase}",
         "threshold": reminder.threshold,
         "integration": {
@@ -165,8 +173,8 @@ def reminder_event(*, reminder: Reminder, now: datetime) -> dict[str, Any]:
             "id": str(credential.pk),
             "hint": credential.hint,
             "state": credential.state,
-            "issued_at": _iso(credential.issued_at),
-            "expires_at": _iso(credential.expires_at),
+            "issued_at": iso_utc(credential.issued_at),
+            "expires_at": iso_utc(credential.expires_at),
             "days_left": due.days,
             "expired": due.expired,
         },
@@ -179,13 +187,13 @@ def test_event(*, channel: Channel, now: datetime) -> dict[str, Any]:
     return {
         "type": "keyvault.test",
         "version": WEBHOOK_SCHEMA_VERSION,
-        "created_at": _iso(now),
+        "created_at": iso_utc(now),
         "summary": f"Test notification from keyvault for the channel {channel.name}",
         "channel": {"id": str(channel.pk), "name": channel.name, "url": channel_url(channel)},
     }
 
 
-def _iso(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -219,7 +227,7 @@ def digest_notification(*, digest: Digest, content: DigestContent, now: datetime
             for name, items in sections.items()
         },
     }
-    return _render("digest", context)
+    return notification_render("digest", context)
 
 
 def test_notification(*, channel: Channel, now: datetime) -> Notification:
@@ -229,7 +237,7 @@ def test_notification(*, channel: Channel, now: datetime) -> Notification:
         "sent_at": local_datetime(now),
         "channel_url": channel_url(channel),
     }
-    return _render("test", context, event=test_event(channel=channel, now=now))
+    return notification_render("test", context, event=test_event(channel=channel, now=now))
 
 
 # Not a test of ours: keep pytest from collecting the function above when a test module
@@ -238,7 +246,7 @@ test_notification.__test__ = False  # type: ignore[attr-defined]
 test_event.__test__ = False  # type: ignore[attr-defined]
 
 
-def _render(
+def notification_render(
     name: str, context: dict[str, Any], *, event: dict[str, Any] | None = None
 ) -> Notification:
     """Every form of message ``name``. Without ``event`` (a digest, which goes to Slack and email
@@ -282,13 +290,42 @@ def _slack_context(context: dict[str, Any]) -> dict[str, Any]:
         out["header_name"] = _truncate(context["channel_name"], 80)
     if "week_label" in context:
         out["header_name"] = _truncate(context["channel_name"], 60)
+    if "headline" in context:
+        out["header_name"] = _truncate(context["headline"], 140)
     return out
 
 
 def _teams_context(context: dict[str, Any]) -> dict[str, Any]:
-    """The context for the Adaptive Card template (which escapes every string for JSON)."""
+    """The context for the Adaptive Card template (which escapes every string for JSON), every
+    string but links neutralised for the card's Markdown (``teams_escape``)."""
     name = context.get("integration_name") or context.get("channel_name") or ""
-    return {**context, "header_name": _truncate(name, 120)}
+    out = {**context, "header_name": _truncate(name, 120)}
+    return {
+        key: value
+        if not isinstance(value, str) or key.endswith("_url") or key in _TEAMS_AS_IS
+        else teams_escape(value)
+        for key, value in out.items()
+    }
+
+
+#: Characters that make Adaptive Card Markdown: emphasis and strike (``* _ ~``), code, link
+#: brackets (a link needs ``[text](url)``; without its brackets a parenthesis is plain text).
+#: Each shows as itself once preceded by a backslash.
+_TEAMS_MARKDOWN = frozenset("\\*_~`[]")
+#: Context values of keyvault's own making, shown as they are (links are added as they are too).
+_TEAMS_AS_IS = frozenset({"idempotency_key"})
+#: Block syntax, which counts only at the start of a line: headings, quotes, lists.
+_TEAMS_LINE_START = frozenset("#>-+")
+
+
+def teams_escape(value: str) -> str:
+    """``value`` with Markdown neutralised for a Teams card: an integration named
+    ``[Pay here](https://evil.example)`` shows as that text, not as a link."""
+    out = [f"\\{ch}" if ch in _TEAMS_MARKDOWN else ch for ch in value]
+    for i, ch in enumerate(value):
+        if ch in _TEAMS_LINE_START and (i == 0 or value[i - 1] == "\n"):
+            out[i] = f"\\{ch}"
+    return "".join(out)
 
 
 def _slack_items(value: Any) -> Any:

@@ -14,6 +14,8 @@ from keyvault.models import Credential, EncryptedFieldsMixin, Integration
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0c2a9e-7d1b-4c3e-9a8f-6b2d1e0c4a7f")
 #: Namespace of weekly digest idempotency keys (uuid5 of channel/week).
 _DIGEST_NAMESPACE = uuid.UUID("0b7e3f52-9c4d-4a1e-8f26-3d5c7a9e1b40")
+#: Namespace of notice idempotency keys (uuid5 of credential/kind/key/channel).
+_NOTICE_NAMESPACE = uuid.UUID("c3a1d7e4-2b6f-4e08-9d5a-71f4b2c8e690")
 
 
 class ChannelKind(models.TextChoices):
@@ -105,20 +107,14 @@ class ReminderStatus(models.TextChoices):
     SKIPPED = "skipped", "Skipped"
 
 
-class Reminder(models.Model):
-    """Outbox row: one reminder owed for (credential, threshold, channel).
+class OutboxRow(models.Model):
+    """What every outbox row records about its delivery (reminders, digests, notices): the
+    status, the claim, the attempts and their backoff, the broker hand-over, and whether a send
+    may have been a duplicate. ``alerts.delivery`` and ``alerts.sweep`` work on these fields."""
 
-    ``threshold`` is days before expiry; overdue reminders use negative days (-1 = one day after
-    expiry). The unique key makes repeated or concurrent scans harmless.
-    """
-
-    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="reminders")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="reminders")
-    threshold = models.IntegerField()
     status = models.CharField(
         max_length=16, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
     )
-    due_at = models.DateTimeField(help_text="When the threshold was crossed")
     created_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -138,6 +134,22 @@ class Reminder(models.Model):
     )
 
     class Meta:
+        abstract = True
+
+
+class Reminder(OutboxRow):
+    """Outbox row: one reminder owed for (credential, threshold, channel).
+
+    ``threshold`` is days before expiry; overdue reminders use negative days (-1 = one day after
+    expiry). The unique key makes repeated or concurrent scans harmless.
+    """
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="reminders")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="reminders")
+    threshold = models.IntegerField()
+    due_at = models.DateTimeField(help_text="When the threshold was crossed")
+
+    class Meta(OutboxRow.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["credential", "threshold", "channel"], name="one_reminder_per_threshold"
@@ -162,7 +174,7 @@ class Reminder(models.Model):
         return f"kvr_{uuid.uuid5(_IDEMPOTENCY_NAMESPACE, name).hex}"
 
 
-class Digest(models.Model):
+class Digest(OutboxRow):
     """Outbox row of one weekly digest: (channel, week) unique, so a channel gets at most one
     digest a week however many scans, beats or workers run.
 
@@ -173,20 +185,9 @@ class Digest(models.Model):
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="digests")
     week = models.DateField(help_text="Monday of the week, local date")
-    status = models.CharField(
-        max_length=16, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
-    )
     due_at = models.DateTimeField(help_text="When the digest was scheduled")
-    created_at = models.DateTimeField()
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    possible_duplicate = models.BooleanField(default=False)
 
-    class Meta:
+    class Meta(OutboxRow.Meta):
         constraints = [
             models.UniqueConstraint(fields=["channel", "week"], name="one_digest_per_week"),
         ]
@@ -199,6 +200,52 @@ class Digest(models.Model):
         """Stable for the digest (channel, week) whatever its attempts."""
         name = f"{self.channel_id}/{self.week.isoformat()}"
         return f"kvd_{uuid.uuid5(_DIGEST_NAMESPACE, name).hex}"
+
+
+class NoticeKind(models.TextChoices):
+    """Something about a credential that people must act on, apart from its expiry date."""
+
+    CHECK_REJECTED = "check_rejected", "Rejected by the vendor"
+    IDP_NOT_UPDATED = "idp_not_updated", "Identity provider not updated"
+    EXPIRY_UNCONFIRMED = "expiry_unconfirmed", "Expiry date not confirmed"
+
+
+class Notice(OutboxRow):
+    """Outbox row of one notice: (credential, kind, key, channel) unique, so raising the same
+    notice again (a repeated check, a second beat) sends nothing twice. ``key`` says which
+    occurrence it is: the check that rejected the key, the day or week of a follow-up.
+
+    Statuses and delivery bookkeeping are a reminder's (``ReminderStatus``, claim, backoff,
+    stale claims), swept with them (``alerts.sweep``).
+    """
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="notices")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=32, choices=NoticeKind.choices)
+    key = models.CharField(max_length=64)
+
+    class Meta(OutboxRow.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "kind", "key", "channel"], name="one_notice_per_occurrence"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "claimed_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="notice_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} {self.credential_id} -> {self.channel_id} ({self.status})"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable for the notice whatever its attempts."""
+        name = f"{self.credential_id}/{self.kind}/{self.key}/{self.channel_id}"
+        return f"kvn_{uuid.uuid5(_NOTICE_NAMESPACE, name).hex}"
 
 
 class ScanHeartbeat(models.Model):

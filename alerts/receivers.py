@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.dispatch import receiver
 
+from alerts.notices import notices_cancel
 from alerts.scan import reminders_cancel, reminders_scan_soon
 from keyvault.models import Credential
 from keyvault.rotation.signals import credential_retired
@@ -25,6 +26,7 @@ def scan_soon(sender: Any, integration_id: UUID, **kwargs: Any) -> None:
 def cancel_pending_reminders(
     sender: Any, credential: Credential, now: datetime, **kwargs: Any
 ) -> None:
-    """A rotated or revoked credential is owed nothing more: cancel its pending reminders, in
-    the rotate/revoke transaction (so a rollback keeps them)."""
+    """A rotated or revoked credential is owed nothing more: cancel its pending reminders and
+    notices, in the rotate/revoke transaction (so a rollback keeps them)."""
     reminders_cancel(credential=credential)
+    notices_cancel(credential=credential)

@@ -28,6 +28,7 @@ from django.utils import timezone
 from alerts.audiences import reminders_record_owed
 from alerts.delivery import outbox_enqueue, reminder_mark_failed
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
+from alerts.notices import notices_enqueue, notices_sweep
 from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
 from keyvault.models import Credential, CredentialState
 
@@ -54,9 +55,10 @@ class ScanResult:
     skipped: int = 0  # new rows recorded as skipped (crossed together with a more urgent one)
     superseded: int = 0  # older pending rows skipped because a more urgent one is now owed
     cancelled: int = 0  # pending rows of credentials no longer current
-    reopened: int = 0  # "sending" claims older than the claim timeout, pending again
+    reopened: int = 0  # "sending" claims (reminders, notices) older than the claim timeout
     exhausted: int = 0  # ... of which had used every attempt: marked failed
     queued: tuple[QueuedReminder, ...] = field(default=())
+    notices_queued: int = 0  # pending notices handed to delivery (``alerts.notices``)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -68,6 +70,7 @@ class ScanResult:
             "reopened": self.reopened,
             "exhausted": self.exhausted,
             "queued": len(self.queued),
+            "notices_queued": self.notices_queued,
         }
 
 
@@ -95,9 +98,12 @@ def reminders_scan(*, now: datetime, enqueue: bool = True) -> ScanResult:
         superseded = _pending_superseded()
         cancelled = _pending_of_retired_cancelled()
         queued = _pending_due(now=now)
+        notices_exhausted, notices_reopened, notices_queued = notices_sweep(now=now)
         ScanHeartbeat.objects.filter(pk=1).update(last_scan_at=now, last_queued=len(queued))
         if enqueue and queued:
             transaction.on_commit(partial(deliveries_enqueue, ids=[q.id for q in queued], now=now))
+        if enqueue and notices_queued:
+            transaction.on_commit(partial(notices_enqueue, ids=notices_queued, now=now))
     result = ScanResult(
         scanned_at=now,
         candidates=candidates,
@@ -105,8 +111,9 @@ def reminders_scan(*, now: datetime, enqueue: bool = True) -> ScanResult:
         skipped=skipped,
         superseded=superseded,
         cancelled=cancelled,
-        reopened=reopened,
-        exhausted=exhausted,
+        reopened=reopened + notices_reopened,
+        exhausted=exhausted + notices_exhausted,
+        notices_queued=len(notices_queued),
         queued=tuple(queued),
     )
     logger.info("reminder scan: %s", result.summary())

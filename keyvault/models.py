@@ -211,6 +211,8 @@ class AuditAction(models.TextChoices):
     REMINDER_RETRIED = "reminder.retried", "Failed reminder retried"
     DIGEST_SENT = "digest.sent", "Weekly digest sent"
     DIGEST_FAILED = "digest.failed", "Weekly digest failed"
+    NOTICE_SENT = "notice.sent", "Notice sent"
+    NOTICE_FAILED = "notice.failed", "Notice failed"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     ENCRYPTION_KEY_ROTATED = "crypto.key_rotated", "Secrets re-encrypted"
 

@@ -6,59 +6,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('keyvault', '0002_roles_chain_head_audit_trigger'),
+        ("keyvault", "0002_roles_chain_head_audit_trigger"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScanHeartbeat',
+            name="ScanHeartbeat",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('last_scan_at', models.DateTimeField(blank=True, null=True)),
-                ('last_queued', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False),
+                ),
+                ("last_scan_at", models.DateTimeField(blank=True, null=True)),
+                ("last_queued", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('slack', 'Slack (incoming webhook)'), ('email', 'Email')], max_length=16)),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('is_default', models.BooleanField(default=False, help_text='Receives reminders for every integration')),
-                ('webhook_ciphertext', models.TextField(blank=True)),
-                ('webhook_hint', models.CharField(blank=True, max_length=40)),
-                ('email_recipients', models.TextField(blank=True, help_text='Comma-separated addresses')),
-                ('email_to_owner', models.BooleanField(default=False, help_text="Also send to the integration owner's email address")),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('integrations', models.ManyToManyField(blank=True, related_name='channels', to='keyvault.integration')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("slack", "Slack (incoming webhook)"), ("email", "Email")],
+                        max_length=16,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "is_default",
+                    models.BooleanField(
+                        default=False, help_text="Receives reminders for every integration"
+                    ),
+                ),
+                ("webhook_ciphertext", models.TextField(blank=True)),
+                ("webhook_hint", models.CharField(blank=True, max_length=40)),
+                (
+                    "email_recipients",
+                    models.TextField(blank=True, help_text="Comma-separated addresses"),
+                ),
+                (
+                    "email_to_owner",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Also send to the integration owner's email address",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "integrations",
+                    models.ManyToManyField(
+                        blank=True, related_name="channels", to="keyvault.integration"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Reminder',
+            name="Reminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('threshold', models.IntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('skipped', 'Skipped')], default='pending', max_length=16)),
-                ('due_at', models.DateTimeField(help_text='When the threshold was crossed')),
-                ('created_at', models.DateTimeField()),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='alerts.channel')),
-                ('credential', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='keyvault.credential')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("threshold", models.IntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("due_at", models.DateTimeField(help_text="When the threshold was crossed")),
+                ("created_at", models.DateTimeField()),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="alerts.channel",
+                    ),
+                ),
+                (
+                    "credential",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="keyvault.credential",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('status__in', ['pending', 'sending'])), fields=['status', 'claimed_at'], name='reminder_open')],
-                'constraints': [models.UniqueConstraint(fields=('credential', 'threshold', 'channel'), name='one_reminder_per_threshold')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status__in", ["pending", "sending"])),
+                        fields=["status", "claimed_at"],
+                        name="reminder_open",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("credential", "threshold", "channel"),
+                        name="one_reminder_per_threshold",
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0002_owner_email_channel'),
+        ("alerts", "0002_owner_email_channel"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reminder',
-            name='next_attempt_at',
-            field=models.DateTimeField(blank=True, help_text='After a transient failure: not retried before this', null=True),
+            model_name="reminder",
+            name="next_attempt_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="After a transient failure: not retried before this",
+                null=True,
+            ),
         ),
     ]

@@ -4,20 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0004_binary_ciphertext'),
+        ("alerts", "0004_binary_ciphertext"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reminder',
-            name='enqueued_at',
-            field=models.DateTimeField(blank=True, help_text='When its id was last handed to the broker (empty: not since it was opened)', null=True),
+            model_name="reminder",
+            name="enqueued_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When its id was last handed to the broker (empty: not since it was opened)",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='reminder',
-            name='possible_duplicate',
-            field=models.BooleanField(default=False, help_text='Sent again after an attempt whose outcome is unknown (its worker died)'),
+            model_name="reminder",
+            name="possible_duplicate",
+            field=models.BooleanField(
+                default=False,
+                help_text="Sent again after an attempt whose outcome is unknown (its worker died)",
+            ),
         ),
     ]

@@ -4,25 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0005_reminder_enqueued_at_possible_duplicate'),
+        ("alerts", "0005_reminder_enqueued_at_possible_duplicate"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='signing_secret_ciphertext',
-            field=models.BinaryField(blank=True, default=b''),
+            model_name="channel",
+            name="signing_secret_ciphertext",
+            field=models.BinaryField(blank=True, default=b""),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='signing_secret_set_at',
-            field=models.DateTimeField(blank=True, help_text='When the signing secret was generated or last rotated', null=True),
+            model_name="channel",
+            name="signing_secret_set_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the signing secret was generated or last rotated",
+                null=True,
+            ),
         ),
         migrations.AlterField(
-            model_name='channel',
-            name='kind',
-            field=models.CharField(choices=[('slack', 'Slack (incoming webhook)'), ('email', 'Email'), ('teams', 'Microsoft Teams (Workflows webhook)'), ('webhook', 'Webhook (signed, Standard Webhooks)')], max_length=16),
+            model_name="channel",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("slack", "Slack (incoming webhook)"),
+                    ("email", "Email"),
+                    ("teams", "Microsoft Teams (Workflows webhook)"),
+                    ("webhook", "Webhook (signed, Standard Webhooks)"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -6,46 +6,95 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0006_teams_webhook_channels'),
+        ("alerts", "0006_teams_webhook_channels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='digest_hour',
-            field=models.PositiveSmallIntegerField(default=9, help_text='Hour of the weekly digest', validators=[django.core.validators.MaxValueValidator(23)]),
+            model_name="channel",
+            name="digest_hour",
+            field=models.PositiveSmallIntegerField(
+                default=9,
+                help_text="Hour of the weekly digest",
+                validators=[django.core.validators.MaxValueValidator(23)],
+            ),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='digest_weekday',
-            field=models.PositiveSmallIntegerField(blank=True, choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], help_text='Day of the weekly digest, in TIME_ZONE; empty: no digest', null=True),
+            model_name="channel",
+            name="digest_weekday",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                choices=[
+                    (0, "Monday"),
+                    (1, "Tuesday"),
+                    (2, "Wednesday"),
+                    (3, "Thursday"),
+                    (4, "Friday"),
+                    (5, "Saturday"),
+                    (6, "Sunday"),
+                ],
+                help_text="Day of the weekly digest, in TIME_ZONE; empty: no digest",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='channel',
-            name='escalate_from_days',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Receives reminders from this many days before expiry on, and every overdue one; empty: every reminder', null=True, validators=[django.core.validators.MaxValueValidator(3650)]),
+            model_name="channel",
+            name="escalate_from_days",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="Receives reminders from this many days before expiry on, and every overdue one; empty: every reminder",
+                null=True,
+                validators=[django.core.validators.MaxValueValidator(3650)],
+            ),
         ),
         migrations.CreateModel(
-            name='Digest',
+            name="Digest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('week', models.DateField(help_text='Monday of the week, local date')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('skipped', 'Skipped')], default='pending', max_length=16)),
-                ('due_at', models.DateTimeField(help_text='When the digest was scheduled')),
-                ('created_at', models.DateTimeField()),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('possible_duplicate', models.BooleanField(default=False)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='digests', to='alerts.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("week", models.DateField(help_text="Monday of the week, local date")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("due_at", models.DateTimeField(help_text="When the digest was scheduled")),
+                ("created_at", models.DateTimeField()),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("possible_duplicate", models.BooleanField(default=False)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="digests",
+                        to="alerts.channel",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('channel', 'week'), name='one_digest_per_week')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("channel", "week"), name="one_digest_per_week")
+                ],
             },
         ),
     ]

@@ -24,8 +24,9 @@ from django.db import DatabaseError, models, transaction
 from django.http import StreamingHttpResponse
 
 from keyvault.audit.chain import audit_append
+from keyvault.audit.facts import credential_hint
 from keyvault.audit.selectors import AuditFilter, audit_rows_for_export
-from keyvault.audit.sentences import credential_hint, event_outcome, row_sentence
+from keyvault.audit.sentences import event_outcome, row_sentence
 from keyvault.models import AuditAction, AuditChainHead
 
 logger = logging.getLogger(__name__)

@@ -10,16 +10,15 @@ sentence; the missing part is left out, never guessed.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db import models
 
+from keyvault.audit import delivery_sentences
+from keyvault.audit.facts import EventFacts, iso_day_text, quoted
 from keyvault.models import AuditAction, AuditEvent, Integration
-from keyvault.vault.expiry import lead_time_phrase, threshold_phrase
+from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.providers import ProviderKind
-from keyvault.web.dates import day_text
 
 
 class Outcome(models.TextChoices):
@@ -28,32 +27,6 @@ class Outcome(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     REFUSED = "refused", "Refused"
-
-
-@dataclass(frozen=True)
-class EventFacts:
-    """What a sentence is made of: the stored fields of one event."""
-
-    action: str
-    actor: str  # the actor's label; empty for the system
-    integration: str  # the integration's name; empty when the event has none
-    details: Mapping[str, Any]
-
-    def text(self, key: str) -> str:
-        """A detail as text ("" when absent or null)."""
-        value = self.details.get(key)
-        return "" if value is None else str(value)
-
-    @property
-    def who(self) -> str:
-        return self.actor or "system"
-
-    @property
-    def key(self) -> str:
-        """“the Atlassian — acme key ····abcd”: the credential this event concerns."""
-        hint = credential_hint(self.details)
-        name = f"the {self.integration} key" if self.integration else "a key"
-        return f"{name} ····{hint}" if hint else name
 
 
 _FILTER_WORDS = {
@@ -67,37 +40,23 @@ _FILTER_WORDS = {
 _EXPORT_WHAT = {"rotation_history": "the rotation history"}
 
 
-def credential_hint(details: Mapping[str, Any]) -> str:
-    """The last four characters of the credential an event concerns ("" when none): the
-    ``hint`` detail, or the new version's for a rotation."""
-    return str(details.get("hint") or details.get("new_hint") or "")
-
-
 def event_outcome(*, action: str, details: Mapping[str, Any]) -> Outcome:
     """Refused for a refused reveal, failed for failed sign-ins, reminders, test
     notifications and re-encryptions that left rows behind; otherwise succeeded."""
     if action == AuditAction.CREDENTIAL_REVEAL_DENIED:
         return Outcome.REFUSED
-    if action in (AuditAction.LOGIN_FAILED, AuditAction.REMINDER_FAILED, AuditAction.DIGEST_FAILED):
+    if action in (
+        AuditAction.LOGIN_FAILED,
+        AuditAction.REMINDER_FAILED,
+        AuditAction.DIGEST_FAILED,
+        AuditAction.NOTICE_FAILED,
+    ):
         return Outcome.FAILED
     if action == AuditAction.CHANNEL_TESTED and details.get("ok") is False:
         return Outcome.FAILED
     if action == AuditAction.ENCRYPTION_KEY_ROTATED and details.get("failed"):
         return Outcome.FAILED
     return Outcome.SUCCEEDED
-
-
-def _quoted(text: str) -> str:
-    return f"“{text}”"
-
-
-def _day(iso: str) -> str:
-    """An ISO 8601 instant as a local date, “1 Mar 2027”; the text itself if it is not one."""
-    try:
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return day_text(moment)
 
 
 def _names(value: Any) -> str:
@@ -113,7 +72,7 @@ def _login(f: EventFacts) -> str:
 
 def _login_failed(f: EventFacts) -> str:
     username = f.text("username") or f.actor
-    return f"a sign-in as {_quoted(username)} failed" if username else "a sign-in failed"
+    return f"a sign-in as {quoted(username)} failed" if username else "a sign-in failed"
 
 
 def _logout(f: EventFacts) -> str:
@@ -135,7 +94,7 @@ def _integration_edited(f: EventFacts) -> str:
 
 def _credential_created(f: EventFacts) -> str:
     expires = f.text("expires_at")
-    return f"{f.who} added {f.key}" + (f", expiring {_day(expires)}" if expires else "")
+    return f"{f.who} added {f.key}" + (f", expiring {iso_day_text(expires)}" if expires else "")
 
 
 def _credential_revealed(f: EventFacts) -> str:
@@ -154,7 +113,7 @@ def _credential_rotated(f: EventFacts) -> str:
     if isinstance(lead, int) and not isinstance(lead, bool):
         sentence += f" {lead_time_phrase(lead)}"
     if f.text("reason"):
-        sentence += f"; reason {_quoted(f.text('reason'))}"
+        sentence += f"; reason {quoted(f.text('reason'))}"
     if f.details.get("idp_updated") is False:
         sentence += "; identity provider update not confirmed"
     return sentence
@@ -162,7 +121,7 @@ def _credential_rotated(f: EventFacts) -> str:
 
 def _credential_revoked(f: EventFacts) -> str:
     reason = f.text("reason")
-    return f"{f.who} revoked {f.key}" + (f"; reason {_quoted(reason)}" if reason else "")
+    return f"{f.who} revoked {f.key}" + (f"; reason {quoted(reason)}" if reason else "")
 
 
 def _credential_edited(f: EventFacts) -> str:
@@ -190,7 +149,7 @@ def _channel(f: EventFacts) -> str:
         "teams": "Teams ",
         "webhook": "webhook ",
     }.get(kind, "")
-    return f"the {kind_word}channel {_quoted(name)}" if name else f"a {kind_word}channel"
+    return f"the {kind_word}channel {quoted(name)}" if name else f"a {kind_word}channel"
 
 
 def _channel_created(f: EventFacts) -> str:
@@ -225,68 +184,6 @@ def _channel_tested(f: EventFacts) -> str:
     return sentence + ": delivered"
 
 
-def _reminder(f: EventFacts) -> str:
-    threshold = f.details.get("threshold")
-    when = (
-        f" {threshold_phrase(threshold)}"
-        if isinstance(threshold, int) and not isinstance(threshold, bool)
-        else ""
-    )
-    return f"the reminder{when} for {f.key} to {f.text('channel') or 'a channel'}"
-
-
-def _reminder_sent(f: EventFacts) -> str:
-    sentence = f"{f.who} sent {_reminder(f)}"
-    attempts = f.details.get("attempts")
-    if isinstance(attempts, int) and attempts > 1:
-        sentence += f" after {attempts} attempts"
-    if f.details.get("duplicate"):
-        sentence += " again (it had already been sent)"
-    elif f.details.get("possible_duplicate"):
-        sentence += "; possibly a duplicate (an earlier attempt's outcome is unknown)"
-    return sentence
-
-
-def _reminder_failed(f: EventFacts) -> str:
-    error = f.text("error")
-    return f"{f.who} could not send {_reminder(f)}" + (f": {error}" if error else "")
-
-
-def _reminder_retried(f: EventFacts) -> str:
-    return f"{f.who} asked for {_reminder(f)} to be sent again after it failed"
-
-
-def _digest(f: EventFacts) -> str:
-    week = f.text("week")
-    when = f" for the week of {_day(week)}" if week else ""
-    return f"the weekly digest{when} to {f.text('channel') or 'a channel'}"
-
-
-def _digest_sent(f: EventFacts) -> str:
-    sentence = f"{f.who} sent {_digest(f)}"
-    counts = [
-        f"{f.details[key]} {label}"
-        for key, label in (
-            ("expiring", "expiring"),
-            ("expired", "expired"),
-            ("idp_unconfirmed", "awaiting IdP confirmation"),
-        )
-        if isinstance(f.details.get(key), int)
-    ]
-    if counts:
-        sentence += f" ({', '.join(counts)})"
-    if f.details.get("duplicate"):
-        sentence += " again (it had already been sent)"
-    elif f.details.get("possible_duplicate"):
-        sentence += "; possibly a duplicate (an earlier attempt's outcome is unknown)"
-    return sentence
-
-
-def _digest_failed(f: EventFacts) -> str:
-    error = f.text("error")
-    return f"{f.who} could not send {_digest(f)}" + (f": {error}" if error else "")
-
-
 def _audit_exported(f: EventFacts) -> str:
     what = _EXPORT_WHAT.get(f.text("export"), "the audit log")
     fmt = f.text("format").upper()
@@ -307,10 +204,10 @@ def _key_rotated(f: EventFacts) -> str:
     if f.text("column"):
         sentence += f" of {f.text('column')}"
     if f.text("primary_key_id"):
-        sentence += f" under key {_quoted(f.text('primary_key_id'))}"
+        sentence += f" under key {quoted(f.text('primary_key_id'))}"
     moved_from = f.details.get("from_key_ids")
     if isinstance(moved_from, list) and moved_from:
-        sentence += " (from " + ", ".join(_quoted(str(k)) for k in moved_from) + ")"
+        sentence += " (from " + ", ".join(quoted(str(k)) for k in moved_from) + ")"
     if f.details.get("scope") == "run":
         sentence += ", in all"
     failed = f.details.get("failed")
@@ -340,11 +237,13 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.CHANNEL_CHANGED: _channel_changed,
     AuditAction.CHANNEL_DELETED: _channel_deleted,
     AuditAction.CHANNEL_TESTED: _channel_tested,
-    AuditAction.REMINDER_SENT: _reminder_sent,
-    AuditAction.REMINDER_FAILED: _reminder_failed,
-    AuditAction.REMINDER_RETRIED: _reminder_retried,
-    AuditAction.DIGEST_SENT: _digest_sent,
-    AuditAction.DIGEST_FAILED: _digest_failed,
+    AuditAction.REMINDER_SENT: delivery_sentences.reminder_sent,
+    AuditAction.REMINDER_FAILED: delivery_sentences.reminder_failed,
+    AuditAction.REMINDER_RETRIED: delivery_sentences.reminder_retried,
+    AuditAction.DIGEST_SENT: delivery_sentences.digest_sent,
+    AuditAction.DIGEST_FAILED: delivery_sentences.digest_failed,
+    AuditAction.NOTICE_SENT: delivery_sentences.notice_sent,
+    AuditAction.NOTICE_FAILED: delivery_sentences.notice_failed,
     AuditAction.AUDIT_EXPORTED: _audit_exported,
     AuditAction.ENCRYPTION_KEY_ROTATED: _key_rotated,
 }

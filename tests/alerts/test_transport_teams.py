@@ -130,8 +130,30 @@ def test_teams_card_keeps_quotes_backslashes_and_markup_in_names_as_text(
     transport(teams).send(reminder_notification(reminder=reminder, now=NOW))
 
     facts = {f["title"]: f["value"] for f in card(teams.requests[0])["body"][2]["facts"]}
-    assert facts["Integration"] == name
+    # The card's Markdown shows an escaped backslash as one backslash.
+    assert facts["Integration"] == 'Ops "blue" \\\\ team <b>&amp; 🔑'
     assert facts["Owner"] == 'O\'Neil "Ops"'
+
+
+def test_teams_card_shows_link_and_emphasis_markup_in_names_as_text(
+    teams: SlackStub, make_credential: MakeCredential
+) -> None:
+    name = "[Pay here](https://evil.example) *now* ~gone~ `x`"
+    credential, _ = make_credential(name=name, owner="# Ops_team")
+    channel = teams_channel_make(url=teams.webhook_url(TEAMS_PATH))
+    reminder = reminder_make(credential=credential, channel=channel, threshold=7)
+
+    transport(teams).send(reminder_notification(reminder=reminder, now=NOW))
+
+    body = card(teams.requests[0])["body"]
+    facts = {f["title"]: f["value"] for f in body[2]["facts"]}
+    assert facts["Integration"] == (
+        "\\[Pay here\\](https://evil.example) \\*now\\* \\~gone\\~ \\`x\\`"
+    )
+    assert facts["Owner"] == "\\# Ops\\_team"
+    assert body[0]["text"].startswith("\\[Pay here\\]")
+    # Links keyvault adds stay links.
+    assert card(teams.requests[0])["actions"][0]["url"] == rotate_url(credential.integration)
 
 
 def test_teams_test_notification_is_a_card_linking_to_the_channel(
