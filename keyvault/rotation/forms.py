@@ -1,12 +1,13 @@
 """Forms of the rotate, revoke and add-credential pages.
 
 They parse input; the rules live in ``keyvault.rotation.services`` and
-``keyvault.vault.credentials``. Secrets (token, SCIM URL) are never written back into the page:
-a form shown again after an error asks for them again.
+``keyvault.vault.credentials``. The token is never written back into the page:
+a form shown again after an error asks for it again; a URL the user typed comes back filled
+unless the provider says its URL is a secret (see ``keyvault.vault.forms``).
 
-The rotate form leaves the SCIM URL empty and says "leave empty to keep the current URL"
-instead of prefilling it: prefilling would put a secret (the URL carries the directory id) into
-the HTML of every rotate page. The current URL is decrypted on the server only when the form is
+The rotate form leaves the URL empty and says "leave empty to keep the current URL"
+instead of prefilling it: prefilling would put the stored URL (it carries the directory id)
+into the HTML of every rotate page. The current URL is decrypted on the server only when the form is
 submitted with the field empty.
 """
 
@@ -27,6 +28,7 @@ from keyvault.vault.expiry import local_midnight
 from keyvault.vault.forms import (
     describe_secret_fields,
     expires_on_field,
+    paste_again_note,
     scim_url_field,
     token_field,
 )
@@ -74,7 +76,9 @@ class _PasteForm(forms.Form):
         self.now = now
         self.today = timezone.localdate(now)
         self.secret: credentials.SecretInput | None = None
-        days = provider_for(integration.provider).lifetime_days
+        preset = provider_for(integration.provider)
+        self.paste_again = paste_again_note(preset)
+        days = preset.lifetime_days
         self.fields[
             "expires_on"
         ].help_text = f"Leave empty for the usual lifetime: {days} days from today."

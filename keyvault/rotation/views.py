@@ -20,7 +20,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 from keyvault.rotation import forms, selectors, services
 from keyvault.vault import credentials
 from keyvault.vault.expiry import lead_time_phrase
+from keyvault.vault.forms import paste_rules
+from keyvault.vault.views import integration_url
 from keyvault.web.forms import apply_service_errors
+from keyvault.web.inplace import form_refused, form_saved, wants_inplace
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
 from keyvault.web.secrecy import handles_secrets
@@ -57,14 +60,21 @@ def credential_rotate(request: HttpRequest, integration_id: uuid.UUID) -> HttpRe
         else:
             messages.success(
                 request,
-                f"Rotated {lead_time_phrase(rotation.lead_time_days)}. The old version stays "
-                "revealable for the grace period, then its secret is destroyed.",
+                f"Saved. Rotated {lead_time_phrase(rotation.lead_time_days)}. The old version "
+                "stays revealable for the grace period, then its secret is destroyed.",
             )
-            return redirect("keyvault:integration_detail", integration_id=integration.pk)
+            return form_saved(request, integration_url(integration))
+    if form.is_bound and wants_inplace(request):
+        return form_refused(form)
     return render(
         request,
         "keyvault/rotate.html",
-        {"integration": integration, "current": current, "form": form},
+        {
+            "integration": integration,
+            "current": current,
+            "form": form,
+            "rules": paste_rules([integration.provider]),
+        },
     )
 
 
@@ -129,10 +139,14 @@ def credential_add(request: HttpRequest, integration_id: uuid.UUID) -> HttpRespo
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, "The new credential was saved and is now current.")
-            return redirect("keyvault:integration_detail", integration_id=integration.pk)
+            messages.success(request, "Saved. The new credential is now current.")
+            return form_saved(request, integration_url(integration))
+    if form.is_bound and wants_inplace(request):
+        return form_refused(form)
     return render(
-        request, "keyvault/credential_add.html", {"integration": integration, "form": form}
+        request,
+        "keyvault/credential_add.html",
+        {"integration": integration, "form": form, "rules": paste_rules([integration.provider])},
     )
 
 

@@ -10,17 +10,20 @@ Dates to datetimes (local time zone, ``settings.TIME_ZONE``):
   ("expires on 1 March" means it may stop working on 1 March), so reminders come early.
 * no expiry date      -> issued + the provider's lifetime (``keyvault.vault.providers``).
 
-Secrets (token, SCIM URL) are never written back into the page: a form shown again after an
-error asks for them again.
+The token is never written back into the page: a form shown again after an error asks for it
+again (``paste_again_note``). The URL the user typed comes back filled, unless the provider says
+its URL is a secret (``Provider.url_secret``). With the page's script on, the form is sent
+without a page load and nothing is shown again (``keyvault.web.inplace``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -39,7 +42,8 @@ from keyvault.web.forms import (
 
 
 def scim_url_field(**kwargs: Any) -> forms.CharField:
-    """The SCIM base URL input: never echoed back into the page, no autofill."""
+    """The URL input: no autofill; shown again filled after an error unless the provider says
+    its URL is a secret (``describe_secret_fields``)."""
     # Not ``required`` here: emptiness is judged by the shared rules in
     # ``keyvault.vault.validation`` (whose messages are clearer); the browser still gets
     # ``required`` where the provider needs a URL.
@@ -47,7 +51,7 @@ def scim_url_field(**kwargs: Any) -> forms.CharField:
         required=False,
         strip=False,
         label="SCIM base URL",
-        widget=NoEchoTextInput(attrs={**NO_AUTOFILL, "inputmode": "url"}),
+        widget=forms.TextInput(attrs={**NO_AUTOFILL, "inputmode": "url"}),
         **kwargs,
     )
 
@@ -69,6 +73,8 @@ def describe_secret_fields(
     """Label the URL and token inputs in the provider's words (“Directory base URL”, “API
     key”) and say which URL shape it expects; ``replacement`` for the rotate form."""
     url, token = form.fields["scim_url"], form.fields["token"]
+    if preset.url_secret:
+        url.widget = NoEchoTextInput(attrs=url.widget.attrs)
     url.label = preset.url_label
     token.label = f"New {preset.key_words}" if replacement else preset.key_label
     if replacement:
@@ -79,6 +85,14 @@ def describe_secret_fields(
         if preset.url_example
         else "Where the identity provider sends provisioning requests."
     )
+
+
+def paste_again_note(preset: Provider) -> str:
+    """What a page shown again after an error says about the secrets it did not keep."""
+    if preset.url_secret:
+        kept = f"{preset.url_words} and {preset.key_words}"
+        return f"For safety the {kept} were not kept: paste them again."
+    return f"For safety the {preset.key_words} was not kept: paste it again."
 
 
 def expires_on_field(**kwargs: Any) -> forms.DateField:
@@ -164,6 +178,7 @@ class IntegrationCreateForm(IntegrationForm):
         self.today = timezone.localdate(now)
         self.fields["issued_on"].initial = self.today
         self.secret: credentials.SecretInput | None = None
+        self.paste_again = ""
         self._describe_provider(self.data.get("provider") or ProviderKind.choices[0][0])
 
     def _describe_provider(self, kind: str) -> None:
@@ -172,6 +187,7 @@ class IntegrationCreateForm(IntegrationForm):
         if preset is None:
             return
         describe_secret_fields(self, preset)
+        self.paste_again = paste_again_note(preset)
         lifetime = f"{preset.lifetime_days} days after the issue date"
         self.fields["expires_on"].help_text = f"Leave empty for the usual lifetime: {lifetime}."
 
@@ -213,16 +229,26 @@ class RevealForm(forms.Form):
     )
 
 
-def provider_presets() -> Mapping[str, dict[str, Any]]:
-    """What the create page's script needs to show defaults when the provider changes."""
+def paste_rules(kinds: Iterable[str] | None = None) -> dict[str, Any]:
+    """What a paste page's script needs to check a paste before it is sent and to follow a
+    change of provider: per provider its lifetime, field labels and URL shape (a regular
+    expression the browser can run), and the token's size limit."""
+    chosen = PROVIDERS if kinds is None else {kind: PROVIDERS[kind] for kind in kinds}
     return {
-        kind: {
-            "label": preset.label,
-            "lifetime_days": preset.lifetime_days,
-            "url_required": preset.url_required,
-            "url_example": preset.url_example,
-            "url_label": preset.url_label,
-            "key_label": preset.key_label,
-        }
-        for kind, preset in PROVIDERS.items()
+        "token_max_bytes": settings.KEYVAULT_TOKEN_MAX_BYTES,
+        "providers": {
+            kind: {
+                "name": preset.name,
+                "a_name": preset.a_name,
+                "lifetime_days": preset.lifetime_days,
+                "url_required": preset.url_required,
+                "url_example": preset.url_example,
+                "url_label": preset.url_label,
+                "key_label": preset.key_label,
+                "url_words": preset.url_words,
+                "key_words": preset.key_words,
+                "url_pattern": preset.url_pattern.pattern if preset.url_pattern else "",
+            }
+            for kind, preset in chosen.items()
+        },
     }

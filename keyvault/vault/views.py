@@ -14,19 +14,26 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
+from keyvault.models import Integration
 from keyvault.vault import forms, selectors, services
 from keyvault.vault.providers import provider_for
 from keyvault.web.forms import apply_service_errors
+from keyvault.web.inplace import form_refused, form_saved, wants_inplace
 from keyvault.web.params import query_text
 from keyvault.web.reauth import password_confirm
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
 from keyvault.web.secrecy import handles_secrets
+
+
+def integration_url(integration: Integration) -> str:
+    return reverse("keyvault:integration_detail", kwargs={"integration_id": integration.pk})
 
 
 @viewer_required
@@ -60,12 +67,14 @@ def integration_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"“{integration.name}” was saved with its credential.")
-            return redirect("keyvault:integration_detail", integration_id=integration.pk)
+            messages.success(request, f"Saved: “{integration.name}” and its credential.")
+            return form_saved(request, integration_url(integration))
+    if form.is_bound and wants_inplace(request):
+        return form_refused(form)
     return render(
         request,
         "keyvault/integration_create.html",
-        {"form": form, "presets": forms.provider_presets()},
+        {"form": form, "rules": forms.paste_rules()},
     )
 
 

@@ -133,7 +133,7 @@ def test_admin_pastes_a_credential_sees_it_on_the_dashboard_and_reveals_it(
     page.get_by_role("button", name="Save integration").click()
 
     expect(page.get_by_role("heading", name=NAME, level=1)).to_be_visible()
-    expect(page.get_by_text(f"“{NAME}” was saved with its credential.")).to_be_visible()
+    expect(page.get_by_text(f"Saved: “{NAME}” and its credential.")).to_be_visible()
     assert token not in page.content()
 
     # The dashboard: a year left, status OK in words.

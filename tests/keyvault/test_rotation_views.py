@@ -95,7 +95,7 @@ def test_rotate_with_a_new_url_stores_it(
     assert Rotation.objects.get().new_credential.unseal("scim_url_ciphertext") == OTHER_URL
 
 
-def test_bad_input_is_reported_on_the_fields_and_nothing_is_saved_or_echoed(
+def test_bad_input_is_reported_on_the_fields_and_nothing_is_saved_nor_the_token_echoed(
     make_credential: MakeCredential, admin_client: Client
 ) -> None:
     old, old_token = make_credential()
@@ -109,7 +109,8 @@ def test_bad_input_is_reported_on_the_fields_and_nothing_is_saved_or_echoed(
     assert "This token is already stored" in html
     assert "https://" in html and "must start with https://" in html
     assert old_token not in html
-    assert "secret-looking-part" not in html
+    assert f'value="{bad_url}"' in html  # the typed URL comes back to be corrected
+    assert "For safety the API key was not kept: paste it again." in html
     assert Credential.objects.count() == 1
     assert not Rotation.objects.exists()
     old.refresh_from_db()

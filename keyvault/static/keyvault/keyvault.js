@@ -1,4 +1,5 @@
 /* keyvault — small progressive enhancements; every page works without them.
+   The paste forms have their own script, paste.js.
    Loaded with `defer` from 'self' (the CSP forbids inline scripts). */
 (function () {
   "use strict";
@@ -53,79 +54,6 @@
     var alert = document.querySelector("[data-autofocus]");
     if (alert) {
       alert.focus();
-    }
-  });
-
-  /* New-integration form: the provider's URL shape and default expiry follow the selection. */
-  function parseDay(value) {
-    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
-    return parts ? new Date(Date.UTC(+parts[1], +parts[2] - 1, +parts[3])) : null;
-  }
-
-  function formatDay(date) {
-    return date.toLocaleDateString(undefined, {
-      day: "numeric", month: "long", year: "numeric", timeZone: "UTC"
-    });
-  }
-
-  function setupProviderForm(form) {
-    var data = document.getElementById("provider-presets");
-    var provider = form.querySelector("#id_provider");
-    var url = form.querySelector("#id_scim_url");
-    var issued = form.querySelector("#id_issued_on");
-    if (!data || !provider || !url || !issued) {
-      return;
-    }
-    var presets = JSON.parse(data.textContent);
-    var urlHelp = document.getElementById("id_scim_url_helptext");
-    var expiryHelp = document.getElementById("id_expires_on_helptext");
-    var urlLabel = form.querySelector("label[for='id_scim_url']");
-    var tokenLabel = form.querySelector("label[for='id_token']");
-    var urlOptional = urlLabel.querySelector(".field__optional");
-    if (!urlOptional) {
-      urlOptional = document.createElement("span");
-      urlOptional.className = "field__optional";
-      urlOptional.textContent = " (optional)";
-      urlLabel.appendChild(urlOptional);
-    }
-
-    function update() {
-      var preset = presets[provider.value];
-      if (!preset) {
-        return;
-      }
-      url.required = preset.url_required;
-      urlOptional.hidden = preset.url_required;
-      urlLabel.firstChild.textContent = preset.url_label;
-      if (tokenLabel) {
-        tokenLabel.firstChild.textContent = preset.key_label;
-      }
-      if (urlHelp) {
-        urlHelp.textContent = preset.url_example
-          ? "Expected shape: " + preset.url_example
-          : "Where the identity provider sends provisioning requests.";
-      }
-      if (expiryHelp) {
-        var start = parseDay(issued.value);
-        var text = "Leave empty for the usual lifetime: " + preset.lifetime_days +
-          " days after the issue date";
-        if (start) {
-          var end = new Date(start.getTime() + preset.lifetime_days * 86400000);
-          text += " (" + formatDay(end) + ")";
-        }
-        expiryHelp.textContent = text + ".";
-      }
-    }
-
-    provider.addEventListener("change", update);
-    issued.addEventListener("change", update);
-    update();
-  }
-
-  document.addEventListener("DOMContentLoaded", function () {
-    var form = document.querySelector("[data-provider-form]");
-    if (form) {
-      setupProviderForm(form);
     }
   });
 })();
