@@ -215,6 +215,14 @@ class AuditAction(models.TextChoices):
     NOTICE_FAILED = "notice.failed", "Notice failed"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     ENCRYPTION_KEY_ROTATED = "crypto.key_rotated", "Secrets re-encrypted"
+    USER_INVITED = "user.invited", "User invited"
+    USER_CREATED = "user.created", "User created"
+    USER_PASSWORD_SET = "user.password_set", "Password set from a link"
+    USER_PASSWORD_CHANGED = "user.password_changed", "Password changed"
+    USER_ROLE_CHANGED = "user.role_changed", "Role changed"
+    USER_DEACTIVATED = "user.deactivated", "User deactivated"
+    USER_REACTIVATED = "user.reactivated", "User reactivated"
+    USER_UNLOCKED = "user.unlocked", "User unlocked"
 
 
 def audit_action_choices() -> list[tuple[str, str]]:

@@ -207,6 +207,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_SENSITIVE_PARAMETERS = ["password", "token", "scim_url", "secret"]
 AXES_VERBOSE = False
+# Reveal throttle (keyvault's own, per user, not django-axes: a wrong password at Reveal pauses
+# reveals for that user, never their sign-in). Admins unlock from the users page.
+KEYVAULT_REVEAL_FAILURE_LIMIT = env.int("KEYVAULT_REVEAL_FAILURE_LIMIT", default=5)
+KEYVAULT_REVEAL_COOLOFF_MINUTES = env.int("KEYVAULT_REVEAL_COOLOFF_MINUTES", default=15)
+# How long an invitation's set-password link stays valid.
+KEYVAULT_INVITE_MAX_AGE_HOURS = env.int("KEYVAULT_INVITE_MAX_AGE_HOURS", default=72)
 
 # --- Logging: no request bodies, no secrets; errors to stderr. ---
 LOGGING = {

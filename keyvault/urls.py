@@ -1,6 +1,6 @@
 """Project URL configuration.
 
-The vault, rotation and audit rooms share the ``keyvault`` namespace (one app, one set of
+The vault, rotation, audit and accounts rooms share the ``keyvault`` namespace (one app, one set of
 names); the reminder channels have their own (``alerts``).
 """
 
@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from alerts.health import healthz
+from keyvault.accounts import urls as accounts_urls
 from keyvault.accounts.forms import LoginForm
 from keyvault.audit import urls as audit_urls
 from keyvault.rotation import urls as rotation_urls
@@ -19,6 +20,7 @@ keyvault_patterns = [
     *vault_urls.urlpatterns,
     *rotation_urls.urlpatterns,
     *audit_urls.urlpatterns,
+    *accounts_urls.urlpatterns,
 ]
 
 urlpatterns = [

@@ -1,13 +1,16 @@
-"""The sign-in form: Django's, with a username that is checked before anything looks it up."""
+"""Forms of team access: the sign-in form (Django's, with a username that is checked before
+anything looks it up), the invitation and the role change."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 
-from keyvault.web.forms import control_characters_validator
+from keyvault.models import Role
+from keyvault.web.forms import NO_AUTOFILL, TextField, control_characters_validator
 
 
 class LoginForm(AuthenticationForm):
@@ -27,3 +30,37 @@ class LoginForm(AuthenticationForm):
             MaxLengthValidator(max_length),
             control_characters_validator(),
         ]
+
+
+_ROLE_CHOICES = [(Role.AUDITOR.value, "Auditor (read-only)"), (Role.ADMIN.value, "Admin")]
+
+
+class InviteForm(forms.Form):
+    """Who to invite, and in which role; the service checks the rest (uniqueness)."""
+
+    username = TextField(
+        max_length=150,
+        help_text="Letters, digits and @ . + - _ only.",
+        widget=forms.TextInput(attrs={**NO_AUTOFILL, "autofocus": True}),
+    )
+    email = forms.EmailField(
+        max_length=254,
+        help_text="The set-password link is sent here.",
+        validators=[control_characters_validator()],
+    )
+    role = forms.ChoiceField(choices=_ROLE_CHOICES, initial=Role.AUDITOR.value)
+
+    def role_value(self) -> Role:
+        return Role(self.cleaned_data["role"])
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=_ROLE_CHOICES)
+
+    def role_value(self) -> Role:
+        return Role(self.cleaned_data["role"])
+
+
+class ConfirmForm(forms.Form):
+    """A button with no fields (deactivate, reactivate, unlock, new link): the view puts a
+    refusal from the service on it as a form error."""

@@ -1,7 +1,8 @@
 """Audit sign-ins, failed sign-ins and sign-outs.
 
-A wrong password re-entered before a reveal also fails authentication, but it is not a
-sign-in: the reveal audits it as ``credential.reveal_denied``, so it is left out here.
+A wrong password re-entered before a reveal is not a sign-in and does not pass through
+``authenticate`` (see ``keyvault.web.reauth``): the reveal audits it as
+``credential.reveal_denied``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from django.utils import timezone
 
 from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction
-from keyvault.web.reauth import is_password_confirmation
 from keyvault.web.requestinfo import client_ip
 
 
@@ -36,8 +36,6 @@ def _logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: A
 def _login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    if is_password_confirmation(request):
-        return  # audited once, by the reveal, as a refused reveal
     # ``credentials`` arrives with the password already masked by Django; keep the username only.
     username = str(credentials.get("username", ""))[:150]
     audit_append(

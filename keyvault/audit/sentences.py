@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import models
 
+from keyvault.accounts.sentences import USER_SENTENCES
 from keyvault.audit import delivery_sentences
 from keyvault.audit.facts import EventFacts, iso_day_text, quoted
 from keyvault.models import AuditAction, AuditEvent, Integration
@@ -246,6 +247,7 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.NOTICE_FAILED: delivery_sentences.notice_failed,
     AuditAction.AUDIT_EXPORTED: _audit_exported,
     AuditAction.ENCRYPTION_KEY_ROTATED: _key_rotated,
+    **USER_SENTENCES,
 }
 
 

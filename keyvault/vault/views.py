@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
+from keyvault.accounts import throttle
 from keyvault.models import Integration
 from keyvault.vault import forms, selectors, services
 from keyvault.vault.providers import provider_for
@@ -124,27 +126,42 @@ def integration_edit(request: HttpRequest, integration_id: uuid.UUID) -> HttpRes
 def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpResponse:
     """Show a credential's SCIM URL and token after the admin re-enters their password.
 
-    The password goes through ``password_confirm`` (``authenticate``) so django-axes throttles
-    guessing; a wrong one is audited once, as ``credential_reveal_denied`` (not also as a failed
-    sign-in), a right one by ``credential_reveal``.
+    A wrong password is audited once, as ``credential_reveal_denied``, and counts towards the
+    user's reveal limit (``keyvault.accounts.throttle``): the page says how many attempts are
+    left, and once none are, reveal is refused (429) without checking — sign-in is unaffected.
+    A right one is audited by ``credential_reveal``.
     """
     credential = selectors.credential_for_reveal(credential_id=credential_id)
     form = forms.RevealForm(request.POST if request.method == "POST" else None)
     revealed = None
     problem = ""
+    status = 200
+    now = timezone.now()
+    attempts_left = throttle.reveal_attempts_left(user=request.user, now=now)
     if form.is_bound and form.is_valid():
-        now = timezone.now()
-        if not password_confirm(request, password=form.cleaned_data["password"]):
-            # django-axes marks the request when throttling refused the attempt outright.
-            locked = bool(getattr(request, "axes_locked_out", False))
+        if not attempts_left:
             services.credential_reveal_denied(
                 credential=credential,
                 actor=request.user,
                 now=now,
                 ip=client_ip(request),
-                reason="locked out" if locked else "wrong password",
+                reason=throttle.LIMIT_REASON,
             )
-            form.add_error("password", "That password is not right. The attempt was recorded.")
+            status = 429
+        elif not password_confirm(request, password=form.cleaned_data["password"]):
+            services.credential_reveal_denied(
+                credential=credential,
+                actor=request.user,
+                now=now,
+                ip=client_ip(request),
+                reason="wrong password",
+            )
+            attempts_left -= 1
+            form.add_error(
+                "password",
+                "That password is not right. The attempt was recorded; "
+                f"{attempts_left} attempt{'s' if attempts_left != 1 else ''} left.",
+            )
         else:
             try:
                 revealed = services.credential_reveal(
@@ -162,5 +179,8 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
             "form": form,
             "revealed": revealed,
             "problem": problem,
+            "attempts_left": attempts_left,
+            "cooloff_minutes": settings.KEYVAULT_REVEAL_COOLOFF_MINUTES,
         },
+        status=status,
     )

@@ -142,11 +142,9 @@ def _offered(client: Client, pages: list[str], url: str) -> tuple[set[str], set[
 #: password) leaves nothing.
 AUDITED_REFUSALS: dict[str, frozenset[str]] = {
     "login": frozenset({AuditAction.LOGIN_FAILED}),
-    # The password check goes through ``authenticate`` (so django-axes throttles it), which
-    # also sends ``user_login_failed``.
-    "keyvault:credential_reveal": frozenset(
-        {AuditAction.CREDENTIAL_REVEAL_DENIED, AuditAction.LOGIN_FAILED}
-    ),
+    # A wrong password at Reveal is a refused reveal (counted towards the reveal limit), not a
+    # failed sign-in.
+    "keyvault:credential_reveal": frozenset({AuditAction.CREDENTIAL_REVEAL_DENIED}),
 }
 #: django-axes records each failed password check (that is the throttle).
 AXES_TABLES = frozenset({"axes.accessattempt", "axes.accessfailurelog", "axes.accesslog"})

@@ -166,6 +166,44 @@ def _revoked(w: World) -> str:
     return reverse("keyvault:credential_add", kwargs=_integration(w))
 
 
+def _member(w: World) -> dict[str, str]:
+    """An auditor the users pages act on."""
+    if "member" not in w.extra:
+        w.extra["member"] = user_create(username="matrix-bob", password=PASSWORD, role=Role.AUDITOR)
+    return {"username": w.extra["member"].get_username()}
+
+
+def _invited(w: World) -> dict[str, str]:
+    """A user invited by the admin, who has not set a password yet."""
+    from keyvault.accounts.services import user_add
+
+    if "invited" not in w.extra:
+        w.extra["invited"] = user_add(
+            username="matrix-invited",
+            email="invited@example.com",
+            role=Role.AUDITOR,
+            actor=get_user_model().objects.get(username="alice"),
+            now=NOW,
+        )
+    return {"username": w.extra["invited"].get_username()}
+
+
+def _invite_link(w: World) -> str:
+    from django.utils import timezone
+
+    from keyvault.accounts.invites import invite_token_make
+
+    _invited(w)
+    token = invite_token_make(user=w.extra["invited"], now=timezone.now())
+    return reverse("keyvault:invite_accept", kwargs={"token": token})
+
+
+def _users_url(name: str, who: Callable[[World], dict[str, str]] = _member) -> Builder:
+    return lambda w: reverse(f"keyvault:{name}", kwargs=who(w))
+
+
+NEW_PASSWORD = "matrix-new-password-2026"
+
 ROUTES: dict[str, Route] = {
     "login": Route(lambda w: reverse("login"), get=PUBLIC, post=PUBLIC),
     # 503 is an answer too: the reminder scan has not run in the test database.
@@ -287,6 +325,60 @@ ROUTES: dict[str, Route] = {
         get=ADMIN_NO,
         post=ADMIN,
         ok_status={"POST": 200},
+    ),
+    "keyvault:user_list": Route(lambda w: reverse("keyvault:user_list"), get=ADMIN, post=ADMIN_NO),
+    "keyvault:user_invite": Route(
+        lambda w: reverse("keyvault:user_invite"),
+        get=ADMIN,
+        post=ADMIN,
+        data=lambda w: {
+            "username": f"new-{new_token()[:8]}",
+            "email": f"{new_token()[:8]}@example.com",
+            "role": "auditor",
+        },
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    "keyvault:user_detail": Route(_users_url("user_detail"), get=ADMIN, post=ADMIN_NO),
+    "keyvault:user_role": Route(
+        _users_url("user_role"),
+        get=ADMIN_NO,
+        post=ADMIN,
+        data=lambda w: {"role": "admin"},
+        ok_status={"POST": 302},
+    ),
+    "keyvault:user_deactivate": Route(
+        _users_url("user_deactivate"), get=ADMIN_NO, post=ADMIN, ok_status={"POST": 302}
+    ),
+    "keyvault:user_reactivate": Route(
+        _users_url("user_reactivate"), get=ADMIN_NO, post=ADMIN, ok_status={"POST": 302}
+    ),
+    "keyvault:user_unlock": Route(
+        _users_url("user_unlock"), get=ADMIN_NO, post=ADMIN, ok_status={"POST": 302}
+    ),
+    "keyvault:user_invite_renew": Route(
+        _users_url("user_invite_renew", _invited),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
+    ),
+    "keyvault:account": Route(
+        lambda w: reverse("keyvault:account"),
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        data=lambda w: {
+            "old_password": PASSWORD,
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+        },
+        ok_status={"GET": 200, "POST": 302},
+    ),
+    # The set-password link is its own credential: no sign-in needed.
+    "keyvault:invite_accept": Route(
+        _invite_link,
+        get=PUBLIC,
+        post=PUBLIC,
+        data=lambda w: {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        ok_status={"GET": 200, "POST": 302},
     ),
     "alerts:channel_test": Route(
         lambda w: reverse("alerts:channel_test", kwargs=_channel(w)),

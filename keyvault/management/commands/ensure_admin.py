@@ -25,7 +25,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Created first admin account: username {user.get_username()}"
                 f"  password {password}\n"
-                "This password is shown once; change it after signing in "
-                f"(python manage.py changepassword {user.get_username()})."
+                "This password is shown once; change it on your account page after signing "
+                "in (/account/)."
             )
         )
