@@ -219,6 +219,7 @@ class AuditAction(models.TextChoices):
     USER_CREATED = "user.created", "User created"
     USER_PASSWORD_SET = "user.password_set", "Password set from a link"
     USER_PASSWORD_CHANGED = "user.password_changed", "Password changed"
+    USER_PASSWORD_CHANGE_REFUSED = "user.password_change_refused", "Password change refused"
     USER_ROLE_CHANGED = "user.role_changed", "Role changed"
     USER_DEACTIVATED = "user.deactivated", "User deactivated"
     USER_REACTIVATED = "user.reactivated", "User reactivated"

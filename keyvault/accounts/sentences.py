@@ -38,6 +38,10 @@ def _user_password_changed(f: EventFacts) -> str:
     return f"{f.who} changed their password"
 
 
+def _user_password_change_refused(f: EventFacts) -> str:
+    return f"{f.who} was refused a password change (wrong current password)"
+
+
 def _user_role_changed(f: EventFacts) -> str:
     before = f" (was {_role_word(f.text('from'))})" if f.text("from") else ""
     return f"{f.who} made {_user(f)} {_role_word(f.text('to'))}{before}"
@@ -60,6 +64,7 @@ USER_SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.USER_CREATED: _user_created,
     AuditAction.USER_PASSWORD_SET: _user_password_set,
     AuditAction.USER_PASSWORD_CHANGED: _user_password_changed,
+    AuditAction.USER_PASSWORD_CHANGE_REFUSED: _user_password_change_refused,
     AuditAction.USER_ROLE_CHANGED: _user_role_changed,
     AuditAction.USER_DEACTIVATED: _user_deactivated,
     AuditAction.USER_REACTIVATED: _user_reactivated,

@@ -210,6 +210,19 @@ def user_password_change(*, user: Any, password: str, now: datetime, ip: str | N
     )
 
 
+def user_password_change_refused(*, user: Any, now: datetime, ip: str | None = None) -> None:
+    """Record a password change refused because the current password was wrong: it counts
+    towards the user's reveal limit (``keyvault.accounts.throttle``)."""
+    audit_append(
+        action=AuditAction.USER_PASSWORD_CHANGE_REFUSED,
+        now=now,
+        actor=user,
+        target=user,
+        ip=ip,
+        details={"username": user.get_username(), "reason": "wrong password"},
+    )
+
+
 def user_role_set(
     *, user: Any, role: Role, actor: Any, now: datetime, ip: str | None = None
 ) -> bool:

@@ -1,12 +1,14 @@
 """Throttles: the reveal limit (keyvault's, counted from the audit log) and the sign-in lock-out
 (django-axes).
 
-A wrong password re-entered at Reveal is audited as ``credential.reveal_denied``; those events
-are the count. The failures since the latest of (the cool-off window's start, the user's last
-successful reveal, the last time an admin unlocked them) count towards
-``KEYVAULT_REVEAL_FAILURE_LIMIT``. Reveal is then paused for that user until enough failures
-age out of the window — sign-in is not affected. Because the audit log is the record, the count
-is the same for every web process and survives restarts, and nothing else has to be cleaned.
+A wrong password re-entered at Reveal is audited as ``credential.reveal_denied``, a wrong current
+password at a password change as ``user.password_change_refused``: both are guesses at the
+password of a session already signed in, and those events are the count. The failures since the
+latest of (the cool-off window's start, the user's last successful reveal, the last time an
+admin unlocked them) count towards ``KEYVAULT_REVEAL_FAILURE_LIMIT``. Reveal and password changes
+are then paused for that user until enough failures age out of the window — sign-in is not
+affected. Because the audit log is the record, the count is the same for every web process and
+survives restarts, and nothing else has to be cleaned.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from keyvault.models import AuditAction, AuditEvent
 
@@ -43,19 +45,30 @@ def _count_from(*, user: Any, now: datetime) -> datetime:
 
 
 def reveal_failures(*, user: Any, now: datetime) -> int:
-    """Wrong answers at Reveal that count against ``user`` at ``now``."""
-    return AuditEvent.objects.filter(
-        actor_id=user.pk,
-        action=AuditAction.CREDENTIAL_REVEAL_DENIED,
-        created_at__gt=_count_from(user=user, now=now),
-        created_at__lte=now,
-        details__reason__in=COUNTED_REASONS,
-    ).count()
+    """Wrong answers (at Reveal, or as the current password) that count against ``user`` at
+    ``now``."""
+    wrong_answer = Q(
+        action=AuditAction.CREDENTIAL_REVEAL_DENIED, details__reason__in=COUNTED_REASONS
+    ) | Q(action=AuditAction.USER_PASSWORD_CHANGE_REFUSED)
+    return (
+        AuditEvent.objects.filter(
+            actor_id=user.pk,
+            created_at__gt=_count_from(user=user, now=now),
+            created_at__lte=now,
+        )
+        .filter(wrong_answer)
+        .count()
+    )
 
 
 def reveal_attempts_left(*, user: Any, now: datetime) -> int:
     """How many more wrong answers ``user`` may give at Reveal (0: reveal is paused)."""
     return max(settings.KEYVAULT_REVEAL_FAILURE_LIMIT - reveal_failures(user=user, now=now), 0)
+
+
+def attempts_left_phrase(left: int) -> str:
+    """“The attempt was recorded; 3 attempts left.”"""
+    return f"The attempt was recorded; {left} attempt{'s' if left != 1 else ''} left."
 
 
 def sign_in_locked(*, username: str, now: datetime) -> bool:

@@ -27,13 +27,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from keyvault.accounts import forms, invites, selectors, services
+from keyvault.accounts import forms, invites, selectors, services, throttle
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required
 from keyvault.web.secrecy import handles_secrets
 
 logger = logging.getLogger(__name__)
+
+_PAUSED = (
+    "Too many wrong passwords: password changes and Reveal are paused for you for a while, or "
+    "until another admin unlocks you. Signing in is not affected."
+)
 
 
 @admin_required
@@ -261,16 +266,27 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
 def account(request: HttpRequest) -> HttpResponse:
-    """One's own account: change the password, see one's recent sign-ins."""
+    """One's own account: change the password, see one's recent sign-ins.
+
+    A wrong current password is audited and counts towards the reveal limit (a signed-in
+    session must not get unlimited guesses here either); with no attempts left the change is
+    refused (429) before any check.
+    """
     user = request.user
     assert isinstance(user, AbstractBaseUser)  # behind login
+    now = timezone.now()
     form = PasswordChangeForm(user, request.POST if request.method == "POST" else None)
-    if form.is_bound and form.is_valid():
+    attempts_left = throttle.reveal_attempts_left(user=user, now=now)
+    status = 200
+    if form.is_bound and not attempts_left:
+        form = PasswordChangeForm(user)  # not checked: nothing to guess with
+        status = 429
+    elif form.is_bound and form.is_valid():
         try:
             user = services.user_password_change(
                 user=user,
                 password=form.cleaned_data["new_password1"],
-                now=timezone.now(),
+                now=now,
                 ip=client_ip(request),
             )
         except ValidationError as exc:
@@ -279,6 +295,11 @@ def account(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, user)  # stay signed in here, out everywhere else
             messages.success(request, "Your password was changed.")
             return redirect("keyvault:account")
+    elif form.is_bound and form.has_error("old_password", "password_incorrect"):
+        services.user_password_change_refused(user=user, now=now, ip=client_ip(request))
+        attempts_left -= 1
+        message = throttle.attempts_left_phrase(attempts_left) if attempts_left else _PAUSED
+        form.add_error("old_password", message)
     return render(
         request,
         "accounts/account.html",
@@ -286,5 +307,7 @@ def account(request: HttpRequest) -> HttpResponse:
             "form": form,
             "sign_ins": selectors.own_sign_ins(user=user),
             "row_role": selectors.user_role(user),
+            "paused": _PAUSED if not attempts_left else "",
         },
+        status=status,
     )

@@ -159,8 +159,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
             attempts_left -= 1
             form.add_error(
                 "password",
-                "That password is not right. The attempt was recorded; "
-                f"{attempts_left} attempt{'s' if attempts_left != 1 else ''} left.",
+                f"That password is not right. {throttle.attempts_left_phrase(attempts_left)}",
             )
         else:
             try:

@@ -414,10 +414,24 @@ def test_changing_ones_password_keeps_the_session_and_is_audited(
     assert event.actor_id == auditor_user.pk and event.details == {"username": "carol"}
 
 
+def test_a_wrong_current_password_is_refused_and_audited(
+    auditor_client: Client, auditor_user: Any
+) -> None:
+    response = auditor_client.post(
+        reverse("keyvault:account"),
+        {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 200
+    assert "Your old password was entered incorrectly" in response.content.decode()
+    assert _user("carol").check_password(PASSWORD)
+    (event,) = _events(AuditAction.USER_PASSWORD_CHANGE_REFUSED)
+    assert event.actor_id == auditor_user.pk and event.details["reason"] == "wrong password"
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("wrong", NEW_PASSWORD, "Your old password was entered incorrectly"),
         (PASSWORD, "short", "too short"),
         (PASSWORD, "password1234", "too common"),
     ],
@@ -448,3 +462,25 @@ def test_the_account_page_lists_ones_own_recent_sign_ins(auditor_user: Any) -> N
     assert sign_ins.count("<li>") == 2
     assert "Signed in" in sign_ins and "Sign-in failed" in sign_ins
     assert "127.0.0.1" in sign_ins
+
+
+def test_wrong_current_passwords_count_towards_the_reveal_limit(
+    admin_client: Client, admin_user: Any, make_credential: Any
+) -> None:
+    credential, _ = make_credential()
+    wrong = {"old_password": "guess", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    pages = [admin_client.post(reverse("keyvault:account"), wrong) for _ in range(5)]
+    assert "4 attempts left" in pages[0].content.decode()
+    assert "paused" in pages[4].content.decode()
+
+    right = {**wrong, "old_password": PASSWORD}
+    refused = admin_client.post(reverse("keyvault:account"), right)
+    reveal = admin_client.post(
+        reverse("keyvault:credential_reveal", kwargs={"credential_id": credential.pk}),
+        {"password": PASSWORD},
+    )
+
+    assert refused.status_code == 429 and reveal.status_code == 429
+    assert _user("alice").check_password(PASSWORD)
+    assert len(_events(AuditAction.USER_PASSWORD_CHANGE_REFUSED)) == 5
+    assert _sign_in("alice", PASSWORD)[1].status_code == 302  # sign-in is not affected

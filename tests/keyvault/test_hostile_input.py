@@ -138,13 +138,15 @@ def _offered(client: Client, pages: list[str], url: str) -> tuple[set[str], set[
 # --- what a refusal may leave behind ----------------------------------------------------------
 
 #: Refusals that are themselves audited, once a password was checked: a wrong sign-in, a wrong
-#: password before a reveal. A form refused before that (an impossible username, an empty
-#: password) leaves nothing.
+#: password before a reveal or a password change. A form refused before that (an impossible
+#: username, an empty password) leaves nothing.
 AUDITED_REFUSALS: dict[str, frozenset[str]] = {
     "login": frozenset({AuditAction.LOGIN_FAILED}),
     # A wrong password at Reveal is a refused reveal (counted towards the reveal limit), not a
     # failed sign-in.
     "keyvault:credential_reveal": frozenset({AuditAction.CREDENTIAL_REVEAL_DENIED}),
+    # A wrong current password at a password change counts towards the same limit.
+    "keyvault:account": frozenset({AuditAction.USER_PASSWORD_CHANGE_REFUSED}),
 }
 #: django-axes records each failed password check (that is the throttle).
 AXES_TABLES = frozenset({"axes.accessattempt", "axes.accessfailurelog", "axes.accesslog"})
@@ -170,7 +172,7 @@ def _password_check_ran(response: Any, sent: dict[str, str]) -> bool:
     form = response.context["form"] if response.context else None
     if form is None:
         return False
-    for name in ("username", "password"):
+    for name in ("username", "password", "old_password"):
         if name in form.fields:
             try:
                 form.fields[name].clean(sent.get(name, ""))

@@ -349,7 +349,7 @@ def test_reveal_with_a_wrong_password_is_refused_and_audited(
 
     assert response.status_code == 200
     assert response.context["form"].errors["password"] == [
-        "That password is not right. The attempt was recorded."
+        "That password is not right. The attempt was recorded; 4 attempts left."
     ]
     assert token not in response.content.decode()
     event = AuditEvent.objects.order_by("-seq").first()
