@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from keyvault.crypto import cipher
+from keyvault.vault.check_models import CheckStatus
 from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.providers import IdentityProvider, ProviderKind
 from keyvault.vault.validation import validate_slack_member_id, validate_thresholds
@@ -121,6 +122,13 @@ class Credential(EncryptedFieldsMixin, models.Model):
     destroyed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the ciphertext was wiped (metadata kept)"
     )
+    check_status = models.CharField(
+        max_length=16,
+        choices=CheckStatus.choices,
+        blank=True,
+        help_text="What the vendor said at the last live check; empty when never checked",
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at"]
@@ -202,6 +210,8 @@ class AuditAction(models.TextChoices):
     CREDENTIAL_REVOKED = "credential.revoked", "Credential revoked"
     CREDENTIAL_EDITED = "credential.edited", "Credential edited"
     CREDENTIAL_DESTROYED = "credential.destroyed", "Old credential destroyed"
+    CREDENTIAL_CHECKED = "credential.checked", "Credential checked with the vendor"
+    REPLACEMENT_CHECKED = "credential.replacement_checked", "Replacement key tested"
     CHANNEL_CREATED = "channel.created", "Channel created"
     CHANNEL_CHANGED = "channel.changed", "Channel changed"
     CHANNEL_DELETED = "channel.deleted", "Channel deleted"
@@ -307,3 +317,7 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain head #{self.seq}"
+
+
+# Models kept in their room's module; imported here so the app registers them.
+from keyvault.vault.check_models import CredentialCheck  # noqa: E402, F401

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from keyvault.audit.checkpoints import audit_checkpoint_write
 from keyvault.rotation.services import credentials_destroy_expired_grace
+from keyvault.vault.check_selectors import credentials_to_check
+from keyvault.vault.checks import LiveCheckUnavailable, credential_check
 
 
 @shared_task(name="keyvault.tasks.destroy_retired_secrets")
@@ -21,3 +23,26 @@ def write_audit_checkpoint() -> int | None:
     while the log is empty)."""
     checkpoint = audit_checkpoint_write(now=timezone.now())
     return checkpoint.seq if checkpoint is not None else None
+
+
+@shared_task(name="keyvault.tasks.check_credentials")
+def check_credentials() -> int:
+    """Daily: hand each current key that has a live check to ``check_credential``, one task
+    per credential (by id) so a slow vendor holds up only its own; returns how many."""
+    ids = [str(pk) for pk in credentials_to_check().values_list("pk", flat=True)]
+    for credential_id in ids:
+        check_credential.delay(credential_id)
+    return len(ids)
+
+
+@shared_task(name="keyvault.tasks.check_credential")
+def check_credential(credential_id: str) -> str:
+    """Check one credential with its vendor; returns the result ("" when it cannot be)."""
+    credential = credentials_to_check().filter(pk=credential_id).first()
+    if credential is None:
+        return ""  # rotated, revoked or destroyed since it was queued
+    try:
+        check = credential_check(credential=credential, actor=None, now=timezone.now())
+    except LiveCheckUnavailable:
+        return ""
+    return str(check.status)

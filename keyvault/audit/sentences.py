@@ -15,7 +15,7 @@ from typing import Any
 from django.db import models
 
 from keyvault.accounts.sentences import USER_SENTENCES
-from keyvault.audit import delivery_sentences
+from keyvault.audit import check_sentences, delivery_sentences
 from keyvault.audit.facts import EventFacts, iso_day_text, quoted
 from keyvault.models import AuditAction, AuditEvent, Integration
 from keyvault.vault.expiry import lead_time_phrase
@@ -247,6 +247,8 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.NOTICE_FAILED: delivery_sentences.notice_failed,
     AuditAction.AUDIT_EXPORTED: _audit_exported,
     AuditAction.ENCRYPTION_KEY_ROTATED: _key_rotated,
+    AuditAction.CREDENTIAL_CHECKED: check_sentences.credential_checked,
+    AuditAction.REPLACEMENT_CHECKED: check_sentences.replacement_checked,
     **USER_SENTENCES,
 }
 

@@ -21,6 +21,7 @@ from keyvault.rotation import forms, selectors, services
 from keyvault.vault import credentials
 from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.forms import paste_rules
+from keyvault.vault.live_check import live_check_available
 from keyvault.vault.views import integration_url
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.inplace import form_refused, form_saved, wants_inplace
@@ -74,6 +75,7 @@ def credential_rotate(request: HttpRequest, integration_id: uuid.UUID) -> HttpRe
             "current": current,
             "form": form,
             "rules": paste_rules([integration.provider]),
+            "live_check_available": live_check_available(integration.provider),
         },
     )
 

@@ -36,6 +36,8 @@ CREDENTIAL_COLUMNS = (
     "superseded_at",
     "revoked_at",
     "destroyed_at",
+    "check_status",
+    "checked_at",
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from keyvault.vault import views
+from keyvault.vault import check_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -21,6 +21,16 @@ urlpatterns = [
         "integrations/<uuid:integration_id>/edit/",
         views.integration_edit,
         name="integration_edit",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/check/",
+        check_views.credential_check,
+        name="credential_check",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/rotate/check/",
+        check_views.replacement_check,
+        name="replacement_check",
     ),
     path(
         "credentials/<uuid:credential_id>/reveal/",

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from keyvault.accounts import throttle
 from keyvault.models import Integration
-from keyvault.vault import forms, selectors, services
+from keyvault.vault import check_selectors, forms, selectors, services
 from keyvault.vault.providers import provider_for
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.inplace import form_refused, form_saved, wants_inplace
@@ -85,7 +85,11 @@ def integration_create(request: HttpRequest) -> HttpResponse:
 def integration_detail(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     """Metadata, the current credential's identifiers and status, and every version."""
     detail = selectors.integration_detail(integration_id=integration_id, now=timezone.now())
-    return render(request, "keyvault/integration_detail.html", {"detail": detail})
+    checks = check_selectors.check_history(
+        provider=detail.integration.provider,
+        credential_id=detail.current.credential.pk if detail.current else None,
+    )
+    return render(request, "keyvault/integration_detail.html", {"detail": detail, "checks": checks})
 
 
 @admin_required

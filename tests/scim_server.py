@@ -1,0 +1,140 @@
+"""A real SCIM 2.0 server on 127.0.0.1 for live-check tests: ``scim2-server`` behind a
+bearer-token check, served over HTTPS with a self-signed certificate made here.
+
+::
+
+    with ScimServer(tokens=["right-token"]) as scim:
+        scim.base_url        # https://127.0.0.1:<port>/v2
+        scim.ca_file         # the certificate to trust (KEYVAULT_CHECK_CA_FILE)
+        scim.requests        # (method, path, authorization header) of each request
+        scim.stop()          # later requests find nothing listening
+
+The server answers like any SCIM service provider: ``GET /v2/Users`` lists users with the
+right token, 401 with another.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from scim2_models import ScimProvider
+from scim2_server.memory import InMemoryStorage
+from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_default_service_provider_config,
+)
+
+
+def self_signed_certificate(directory: Path, *, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """Write a self-signed certificate for ``host`` (an IP address SAN) and its key; returns
+    (certificate file, key file)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file = directory / "scim-cert.pem"
+    key_file = directory / "scim-key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        return
+
+
+class ScimServer:
+    """scim2-server's bearer-token application over HTTPS on a free port of 127.0.0.1."""
+
+    def __init__(self, *, tokens: Iterable[str]) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="kv-scim-")
+        self.cert_file, key_file = self_signed_certificate(Path(self._dir.name))
+        self.ca_file = str(self.cert_file)
+        config = load_default_service_provider_config()
+        config.authentication_schemes = [
+            *(config.authentication_schemes or []),
+            BEARER_TOKEN_SCHEME,
+        ]
+        provider = ScimProvider.from_discovery(
+            load_default_schemas().values(), load_default_resource_types().values(), config=config
+        )
+        scim = BearerTokenApplication(InMemoryStorage(), provider, bearer_tokens=list(tokens))
+        self.requests: list[tuple[str, str, str]] = []
+
+        def recorded(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            query = environ.get("QUERY_STRING", "")
+            path = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+            self.requests.append(
+                (environ["REQUEST_METHOD"], path, environ.get("HTTP_AUTHORIZATION", ""))
+            )
+            return scim(environ, start_response)
+
+        self._server = make_server(
+            "127.0.0.1", 0, recorded, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_file, key_file)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        self.base_url = f"https://127.0.0.1:{self.port}/v2"
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ScimServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the port: later connections are refused."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> ScimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._dir.cleanup()
