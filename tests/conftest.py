@@ -12,7 +12,8 @@ from django.test import Client
 
 from keyvault.accounts.services import user_create
 from keyvault.models import Credential, Integration, Role
-from tests.factories import PASSWORD, MakeCredential, credential_make
+from tests.factories import PASSWORD, MakeCredential, credential_make, new_token
+from tests.scim_server import ScimServer
 from tests.stubs import SlackStub, SmtpStub
 
 
@@ -76,3 +77,13 @@ def smtp(settings: Any) -> Iterator[SmtpStub]:
         for name, value in stub.settings().items():
             setattr(settings, name, value)
         yield stub
+
+
+@pytest.fixture
+def scim(settings: Any) -> Iterator[ScimServer]:
+    """A real SCIM server (scim2-server) over HTTPS on 127.0.0.1 that accepts one bearer token,
+    ``scim.tokens[0]``; live checks may call it (127.0.0.1 allowed, its certificate trusted)."""
+    with ScimServer(tokens=[new_token()]) as server:
+        settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
+        settings.KEYVAULT_CHECK_CA_FILE = server.ca_file
+        yield server

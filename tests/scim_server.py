@@ -20,7 +20,9 @@ import ipaddress
 import ssl
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -39,12 +41,17 @@ from scim2_server.utils import (
     load_default_service_provider_config,
 )
 
+#: Host names the test certificate is also valid for (tests point them at 127.0.0.1).
+CERTIFICATE_NAMES = ("scim.test", "rebind.test")
+
 
 def self_signed_certificate(directory: Path, *, host: str = "127.0.0.1") -> tuple[Path, Path]:
-    """Write a self-signed certificate for ``host`` (an IP address SAN) and its key; returns
-    (certificate file, key file)."""
+    """Write a self-signed certificate for ``host`` (an IP address) and ``CERTIFICATE_NAMES``,
+    and its key; returns (certificate file, key file)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    alternative_names: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(host))]
+    alternative_names += [x509.DNSName(n) for n in CERTIFICATE_NAMES]
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
@@ -55,7 +62,7 @@ def self_signed_certificate(directory: Path, *, host: str = "127.0.0.1") -> tupl
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+            x509.SubjectAlternativeName(alternative_names),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -87,6 +94,7 @@ class ScimServer:
     """scim2-server's bearer-token application over HTTPS on a free port of 127.0.0.1."""
 
     def __init__(self, *, tokens: Iterable[str]) -> None:
+        self.tokens = list(tokens)
         self._dir = tempfile.TemporaryDirectory(prefix="kv-scim-")
         self.cert_file, key_file = self_signed_certificate(Path(self._dir.name))
         self.ca_file = str(self.cert_file)
@@ -98,7 +106,7 @@ class ScimServer:
         provider = ScimProvider.from_discovery(
             load_default_schemas().values(), load_default_resource_types().values(), config=config
         )
-        scim = BearerTokenApplication(InMemoryStorage(), provider, bearer_tokens=list(tokens))
+        scim = BearerTokenApplication(InMemoryStorage(), provider, bearer_tokens=self.tokens)
         self.requests: list[tuple[str, str, str]] = []
 
         def recorded(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -120,7 +128,9 @@ class ScimServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> ScimServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -137,4 +147,71 @@ class ScimServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        self._dir.cleanup()
+
+
+class _FixedHandler(BaseHTTPRequestHandler):
+    server: _FixedServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        stub = self.server.stub
+        stub.requests.append(self.path)
+        if stub.delay:
+            time.sleep(stub.delay)
+        try:
+            self.send_response(stub.status)
+            for name, value in stub.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(stub.body)))
+            self.end_headers()
+            self.wfile.write(stub.body)
+        except OSError:
+            self.close_connection = True  # the client gave up first
+
+
+class _FixedServer(ThreadingHTTPServer):
+    daemon_threads = True
+    stub: FixedHttpsServer
+
+
+class FixedHttpsServer:
+    """An HTTPS server on 127.0.0.1 giving every GET the same answer (``status``, ``headers``,
+    ``body``, after ``delay`` seconds); ``requests`` lists the paths asked for."""
+
+    def __init__(
+        self,
+        *,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        delay: float = 0.0,
+    ) -> None:
+        self.status, self.headers, self.body, self.delay = status, headers or {}, body, delay
+        self.requests: list[str] = []
+        self._dir = tempfile.TemporaryDirectory(prefix="kv-https-")
+        cert_file, key_file = self_signed_certificate(Path(self._dir.name))
+        self.ca_file = str(cert_file)
+        self._server = _FixedServer(("127.0.0.1", 0), _FixedHandler)
+        self._server.stub = self
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        self.url = f"https://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def __enter__(self) -> FixedHttpsServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
         self._dir.cleanup()

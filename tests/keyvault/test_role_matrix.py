@@ -204,6 +204,22 @@ def _users_url(name: str, who: Callable[[World], dict[str, str]] = _member) -> B
 
 NEW_PASSWORD = "matrix-new-password-2026"
 
+
+def _checkable(w: World) -> dict[str, Any]:
+    """An integration whose key has a live check, stored with a URL on 127.0.0.1 that the
+    check refuses at once (loopback is not allowed in tests unless a test allows it)."""
+    from tests.factories import credential_make
+
+    if "checkable" not in w.extra:
+        w.extra["checkable"], _ = credential_make(
+            actor=get_user_model().objects.get(username="alice"),
+            name="Matrix — live check",
+            provider="generic_scim",
+            scim_url="https://127.0.0.1:9/scim/v2",
+        )
+    return {"integration_id": w.extra["checkable"].integration_id}
+
+
 ROUTES: dict[str, Route] = {
     "login": Route(lambda w: reverse("login"), get=PUBLIC, post=PUBLIC),
     # 503 is an answer too: the reminder scan has not run in the test database.
@@ -239,6 +255,19 @@ ROUTES: dict[str, Route] = {
         post=ADMIN,
         data=lambda w: {"password": PASSWORD},
         ok_status={"GET": 200, "POST": 200},
+    ),
+    "keyvault:credential_check": Route(
+        lambda w: reverse("keyvault:credential_check", kwargs=_checkable(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
+    ),
+    "keyvault:replacement_check": Route(
+        lambda w: reverse("keyvault:replacement_check", kwargs=_checkable(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        data=lambda w: {"token": new_token()},
+        ok_status={"POST": 200},
     ),
     "alerts:channel_list": Route(
         lambda w: reverse("alerts:channel_list"), get=VIEWER, post=VIEWER_NO
