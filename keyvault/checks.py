@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from keyvault.crypto import cipher, signing
@@ -29,3 +30,29 @@ def encryption_keys_check(app_configs: Any, **kwargs: Any) -> list[Error]:
     except ImproperlyConfigured as exc:
         errors.append(Error(str(exc), id="keyvault.E004"))
     return errors
+
+
+@register()
+def live_check_settings_check(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Live checks: an extra CA file must be readable PEM; calling 127.0.0.1 is for labs."""
+    messages: list[CheckMessage] = []
+    ca_file = settings.KEYVAULT_CHECK_CA_FILE
+    if ca_file:
+        try:
+            ssl.create_default_context().load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            messages.append(
+                Error(
+                    f"KEYVAULT_CHECK_CA_FILE cannot be read as PEM certificates ({exc})",
+                    id="keyvault.E010",
+                )
+            )
+    if settings.KEYVAULT_CHECK_ALLOW_LOOPBACK and not settings.DEBUG:
+        messages.append(
+            Warning(
+                "KEYVAULT_CHECK_ALLOW_LOOPBACK is on: live checks may call https://127.0.0.1 "
+                "on this host. Turn it off outside tests and labs.",
+                id="keyvault.W010",
+            )
+        )
+    return messages

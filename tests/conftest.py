@@ -82,7 +82,7 @@ def smtp(settings: Any) -> Iterator[SmtpStub]:
 @pytest.fixture
 def scim(settings: Any) -> Iterator[ScimServer]:
     """A real SCIM server (scim2-server) over HTTPS on 127.0.0.1 that accepts one bearer token,
-    ``scim.tokens[0]``; live checks may call it (127.0.0.1 allowed, its certificate trusted)."""
+    ``scim.token``; live checks may call it (127.0.0.1 allowed, its certificate trusted)."""
     with ScimServer(tokens=[new_token()]) as server:
         settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
         settings.KEYVAULT_CHECK_CA_FILE = server.ca_file

@@ -4,6 +4,7 @@ bearer-token check, served over HTTPS with a self-signed certificate made here.
 ::
 
     with ScimServer(tokens=["right-token"]) as scim:
+        scim.token           # the first token it accepts; scim.accepted: all of them (a set)
         scim.base_url        # https://127.0.0.1:<port>/v2
         scim.ca_file         # the certificate to trust (KEYVAULT_CHECK_CA_FILE)
         scim.requests        # (method, path, authorization header) of each request
@@ -15,8 +16,11 @@ right token, 401 with another.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
+import secrets
+import shutil
 import ssl
 import tempfile
 import threading
@@ -94,7 +98,8 @@ class ScimServer:
     """scim2-server's bearer-token application over HTTPS on a free port of 127.0.0.1."""
 
     def __init__(self, *, tokens: Iterable[str]) -> None:
-        self.tokens = list(tokens)
+        tokens = list(tokens)
+        self.token = tokens[0] if tokens else ""
         self._dir = tempfile.TemporaryDirectory(prefix="kv-scim-")
         self.cert_file, key_file = self_signed_certificate(Path(self._dir.name))
         self.ca_file = str(self.cert_file)
@@ -106,7 +111,9 @@ class ScimServer:
         provider = ScimProvider.from_discovery(
             load_default_schemas().values(), load_default_resource_types().values(), config=config
         )
-        scim = BearerTokenApplication(InMemoryStorage(), provider, bearer_tokens=self.tokens)
+        scim = BearerTokenApplication(InMemoryStorage(), provider, bearer_tokens=tokens)
+        #: The tokens the server accepts now; add or remove some to play the vendor.
+        self.accepted: set[str] = scim.bearer_tokens
         self.requests: list[tuple[str, str, str]] = []
 
         def recorded(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -215,3 +222,22 @@ class FixedHttpsServer:
         self._server.server_close()
         self._thread.join(timeout=5)
         self._dir.cleanup()
+
+
+def main() -> None:
+    """``python -m tests.scim_server``: a SCIM server for trying live checks by hand."""
+    token = "lab-" + secrets.token_urlsafe(24)
+    with ScimServer(tokens=[token]) as server:
+        shutil.copy(server.ca_file, "var/lab-scim-ca.pem")
+        print(f"SCIM base URL: {server.base_url}\nAccepted token: {token}", flush=True)
+        print(
+            "Start keyvault with KEYVAULT_CHECK_ALLOW_LOOPBACK=1 "
+            "KEYVAULT_CHECK_CA_FILE=var/lab-scim-ca.pem; Ctrl-C stops this server.",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -43,11 +43,11 @@ def test_a_key_rejected_again_after_being_valid_alerts_again(
 ) -> None:
     credential = scim_credential(make_credential, scim)
     slack_channel_make(name="#it-ops", url=slack.webhook_url())
-    scim.tokens.clear()  # the vendor regenerated the key: the old one is dead
+    scim.accepted.clear()  # the vendor regenerated the key: the old one is dead
     checks.credential_check(credential=credential, actor=None, now=NOW)
-    scim.tokens.append(credential.unseal("token_ciphertext"))
+    scim.accepted.add(credential.unseal("token_ciphertext"))
     checks.credential_check(credential=credential, actor=None, now=NOW + timedelta(days=1))
-    scim.tokens.clear()
+    scim.accepted.clear()
     checks.credential_check(credential=credential, actor=None, now=NOW + timedelta(days=2))
 
     assert Notice.objects.filter(kind=NoticeKind.CHECK_REJECTED).count() == 2

@@ -121,7 +121,7 @@ def test_testing_a_pasted_replacement_answers_json_without_the_token_and_stores_
     admin_client: Client, make_credential: MakeCredential, scim: ScimServer
 ) -> None:
     credential = scim_credential(make_credential, scim, token=new_token())
-    replacement = scim.tokens[0]
+    replacement = scim.token
 
     started = time.monotonic()
     response = admin_client.post(replacement_url(credential), {"token": f" {replacement}\n"})
@@ -145,7 +145,7 @@ def test_a_pasted_replacement_with_its_own_url_is_tested_there(
     )
 
     response = admin_client.post(
-        replacement_url(credential), {"token": scim.tokens[0], "scim_url": scim.base_url}
+        replacement_url(credential), {"token": scim.token, "scim_url": scim.base_url}
     )
 
     assert response.json()["result"] == "valid"

@@ -30,7 +30,7 @@ def scim_credential(
         name="Directory — acme (Okta SCIM)",
         provider="generic_scim",
         scim_url=scim.base_url,
-        token=token or scim.tokens[0],
+        token=token or scim.token,
     )
     return credential
 
@@ -46,7 +46,7 @@ def test_a_key_the_vendor_accepts_is_valid(
     assert (credential.check_status, credential.checked_at) == (CheckStatus.VALID, NOW)
     assert (check.status, check.http_status, check.checked_by) == ("valid", 200, admin_user)
     assert check.latency_ms is not None and check.latency_ms < 1000
-    assert scim.requests == [("GET", "/v2/Users?startIndex=1&count=1", f"Bearer {scim.tokens[0]}")]
+    assert scim.requests == [("GET", "/v2/Users?startIndex=1&count=1", f"Bearer {scim.token}")]
 
 
 def test_the_token_is_in_no_log_page_or_stored_row(
@@ -78,7 +78,7 @@ def test_the_token_is_in_no_log_page_or_stored_row(
         admin_client.get("/audit/").content.decode(),
     ]
 
-    pieces = secret_windows(scim.tokens[0], wrong)
+    pieces = secret_windows(scim.token, wrong)
     assert answer.json()["result"] == "rejected"
     for page in pages:
         assert leaks(page, pieces) == []
@@ -153,7 +153,7 @@ def test_a_pasted_replacement_is_tested_without_storing_it(
     make_credential: MakeCredential, scim: ScimServer, admin_user: Any
 ) -> None:
     credential = scim_credential(make_credential, scim, token=new_token())
-    replacement = scim.tokens[0]
+    replacement = scim.token
 
     result = checks.replacement_check(
         credential=credential, scim_url="", token=replacement, actor=admin_user, now=NOW

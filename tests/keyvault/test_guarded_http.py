@@ -219,6 +219,28 @@ def test_a_vendor_that_does_not_answer_in_time_is_given_up(settings: Any) -> Non
 def test_a_certificate_keyvault_does_not_trust_is_no_answer(settings: Any) -> None:
     settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
     settings.KEYVAULT_CHECK_CA_FILE = ""
-    with FixedHttpsServer(body=SCIM_LIST) as server:
-        with pytest.raises(NoAnswer, match="certificate is not trusted"):
-            guarded_get(f"{server.url}/v2/Users", headers={})
+    with (
+        FixedHttpsServer(body=SCIM_LIST) as server,
+        pytest.raises(NoAnswer, match="certificate is not trusted"),
+    ):
+        guarded_get(f"{server.url}/v2/Users", headers={})
+
+
+def test_a_ca_file_that_cannot_be_read_is_a_configuration_error(
+    settings: Any, tmp_path: Any
+) -> None:
+    from keyvault.checks import live_check_settings_check
+
+    settings.KEYVAULT_CHECK_CA_FILE = str(tmp_path / "missing.pem")
+    settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = False
+
+    assert [m.id for m in live_check_settings_check(None)] == ["keyvault.E010"]
+
+
+def test_calling_127_0_0_1_outside_debug_is_warned_about(settings: Any) -> None:
+    from keyvault.checks import live_check_settings_check
+
+    settings.KEYVAULT_CHECK_CA_FILE = ""
+    settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
+
+    assert [m.id for m in live_check_settings_check(None)] == ["keyvault.W010"]
