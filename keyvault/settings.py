@@ -235,6 +235,7 @@ KEYVAULT_METRICS_TOKEN = env.str("KEYVAULT_METRICS_TOKEN", default="")
 KEYVAULT_CHECK_ALLOW_LOOPBACK = env.bool("KEYVAULT_CHECK_ALLOW_LOOPBACK", default=False)
 KEYVAULT_CHECK_CA_FILE = env.str("KEYVAULT_CHECK_CA_FILE", default="")
 KEYVAULT_CHECK_TIMEOUT_SECONDS = env.float("KEYVAULT_CHECK_TIMEOUT_SECONDS", default=10)
+KEYVAULT_CHECK_INTERVAL_SECONDS = env.int("KEYVAULT_CHECK_INTERVAL_SECONDS", default=86400)
 
 
 def _checkpoint_file() -> str:
@@ -386,10 +387,11 @@ CELERY_BEAT_SCHEDULE["keyvault-destroy-retired-secrets"] = {
     "task": "keyvault.tasks.destroy_retired_secrets",
     "schedule": timedelta(hours=1),
 }
-# Every current key with a live check is asked once a day whether its vendor still accepts it.
+# Every current key with a live check is asked daily whether its vendor still accepts it.
 CELERY_BEAT_SCHEDULE["keyvault-check-credentials"] = {
     "task": "keyvault.tasks.check_credentials",
-    "schedule": timedelta(days=1),
+    "schedule": timedelta(seconds=KEYVAULT_CHECK_INTERVAL_SECONDS),
+    "options": {"expires": KEYVAULT_CHECK_INTERVAL_SECONDS},
 }
 # A signed audit checkpoint at least this often, however few events there were: it bounds how
 # much of the log is protected by the hash chain alone. A late run is dropped (the next one
