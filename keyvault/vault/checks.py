@@ -19,6 +19,8 @@ from typing import Any
 
 from django.db import transaction
 
+from alerts.models import NoticeKind
+from alerts.notices import notices_raise
 from keyvault.audit.chain import audit_append
 from keyvault.crypto import cipher
 from keyvault.models import AuditAction, Credential, CredentialState
@@ -110,20 +112,17 @@ def credential_check(
             and previous != CheckStatus.REJECTED
             and locked_credential.state == CredentialState.CURRENT
         ):
-            _raise_rejected_notice(credential=locked_credential, check=check, now=now)
+            # The alert, at once, through the integration's channels; the check's id is the
+            # occurrence, so it is owed once per check that turned the key rejected.
+            notices_raise(
+                credential=locked_credential,
+                kind=NoticeKind.CHECK_REJECTED,
+                key=str(check.pk),
+                now=now,
+            )
     credential.check_status = result.status
     credential.checked_at = now
     return check
-
-
-def _raise_rejected_notice(
-    *, credential: Credential, check: CredentialCheck, now: datetime
-) -> None:
-    """The "rejected by the vendor" alert, through the integration's channels, once per check
-    that turned the credential rejected (the outbox's unique key is the check's id)."""
-    from alerts.notices import NoticeKind, notices_raise
-
-    notices_raise(credential=credential, kind=NoticeKind.CHECK_REJECTED, key=str(check.pk), now=now)
 
 
 def replacement_check(
