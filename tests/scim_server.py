@@ -4,7 +4,8 @@ bearer-token check, served over HTTPS with a self-signed certificate made here.
 ::
 
     with ScimServer(tokens=["right-token"]) as scim:
-        scim.token           # the first token it accepts; scim.accepted: all of them (a set)
+        scim.token           # the token it accepts
+        scim.regenerate()    # accept a new token instead (the old one is dead); returns it
         scim.base_url        # https://127.0.0.1:<port>/v2
         scim.ca_file         # the certificate to trust (KEYVAULT_CHECK_CA_FILE)
         scim.requests        # (method, path, authorization header) of each request
@@ -112,8 +113,7 @@ class ScimServer:
             load_default_schemas().values(), load_default_resource_types().values(), config=config
         )
         scim = BearerTokenApplication(InMemoryStorage(), provider, bearer_tokens=tokens)
-        #: The tokens the server accepts now; add or remove some to play the vendor.
-        self.accepted: set[str] = scim.bearer_tokens
+        self._accepted: set[str] = scim.bearer_tokens  # empty would accept anything
         self.requests: list[tuple[str, str, str]] = []
 
         def recorded(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -133,6 +133,14 @@ class ScimServer:
         self.port = self._server.server_address[1]
         self.base_url = f"https://127.0.0.1:{self.port}/v2"
         self._thread: threading.Thread | None = None
+
+    def regenerate(self, token: str | None = None) -> str:
+        """Accept ``token`` (a new random one if None) and no other, as a vendor does when its
+        admin regenerates the key; returns it."""
+        self.token = token or "regenerated-" + secrets.token_urlsafe(24)
+        self._accepted.clear()
+        self._accepted.add(self.token)
+        return self.token
 
     def start(self) -> ScimServer:
         self._thread = threading.Thread(

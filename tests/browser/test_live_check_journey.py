@@ -49,7 +49,7 @@ def test_admin_tests_the_current_key_and_a_replacement_before_rotating(
     expect(page.locator("#checks-heading ~ *").get_by_text("Valid").first).to_be_visible()
 
     page.get_by_role("link", name="Rotate", exact=True).click()
-    token_input = page.get_by_label("New token", exact=True)
+    token_input = page.get_by_label("New bearer token", exact=True)
     result = page.locator("[data-live-check-result]")
     token_input.fill(wrong)
     started = time.monotonic()
@@ -59,7 +59,7 @@ def test_admin_tests_the_current_key_and_a_replacement_before_rotating(
     expect(result).to_contain_text("regenerated or revoked?")
     expect(token_input).to_have_value(wrong)  # no page load: the paste is still there
 
-    scim.accepted.add(replacement)  # the vendor issued the replacement
+    scim.regenerate(replacement)  # the vendor issued the replacement
     token_input.fill(replacement)
     page.get_by_role("button", name="Test key").click()
     expect(result).to_contain_text("Valid", timeout=1000)

@@ -24,10 +24,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 def test_the_daily_check_alerts_slack_once_for_a_key_the_vendor_rejects(
     redis_server: RedisServer,  # before celery: stopped after the processes that use it
+    scim: ScimServer,  # the same
     celery: Celery,
     channels: Callable[..., None],
     make_credential: MakeCredential,
-    scim: ScimServer,
     slack: SlackStub,
 ) -> None:
     channels()
@@ -58,7 +58,7 @@ def test_the_daily_check_alerts_slack_once_for_a_key_the_vendor_rejects(
     bad.refresh_from_db()
     assert (good.check_status, bad.check_status) == (CheckStatus.VALID, CheckStatus.REJECTED)
     assert len(slack.requests) == 1
-    message = slack.requests[0].text
+    message = slack.requests[0].json["text"]
     assert "Directory — beta" in message and dead not in message
     notice: Any = Notice.objects.get(kind=NoticeKind.CHECK_REJECTED)
     assert (notice.credential_id, notice.status) == (bad.pk, ReminderStatus.SENT)

@@ -49,6 +49,7 @@ def test_a_key_the_vendor_accepts_is_valid(
     assert scim.requests == [("GET", "/v2/Users?startIndex=1&count=1", f"Bearer {scim.token}")]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_token_is_in_no_log_page_or_stored_row(
     make_credential: MakeCredential,
     scim: ScimServer,
