@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from alerts.models import NoticeKind
 from alerts.notices import notices_raise
@@ -44,6 +45,7 @@ def _person(actor: Any) -> Any:
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
+@sensitive_variables("url", "token")
 def _stored_secret(credential: Credential) -> tuple[str, str]:
     if not live_check.live_check_available(credential.integration.provider):
         raise LiveCheckUnavailable(live_check.NO_LIVE_CHECK)
@@ -63,6 +65,7 @@ def _stored_secret(credential: Credential) -> tuple[str, str]:
     return url, token
 
 
+@sensitive_variables("url", "token")
 def credential_check(
     *, credential: Credential, actor: Any, now: datetime, ip: str | None = None
 ) -> CredentialCheck:
@@ -125,6 +128,7 @@ def credential_check(
     return check
 
 
+@sensitive_variables("scim_url", "token")
 def replacement_check(
     *,
     credential: Credential,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 #: The most of an answer's body read; the rest is left unread.
 MAX_BODY_BYTES = 64 * 1024
@@ -123,6 +124,7 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
+@sensitive_variables("url", "parts")
 def target_vet(url: str) -> Target:
     """Check ``url`` and resolve its host once; returns where to connect.
 
@@ -191,6 +193,7 @@ def _read_capped(
     return body
 
 
+@sensitive_variables("url", "headers", "target")
 def guarded_get(url: str, *, headers: Mapping[str, str]) -> Answer:
     """GET ``url`` with ``headers`` under the rules above; returns the answer of any status.
 

@@ -19,6 +19,8 @@ import json
 import time
 from dataclasses import dataclass
 
+from django.views.decorators.debug import sensitive_variables
+
 from keyvault.vault import guarded_http
 from keyvault.vault.check_models import REJECTED_MESSAGE, CheckStatus, result_message
 from keyvault.vault.providers import ProviderKind
@@ -94,6 +96,7 @@ def _interpret(answer: guarded_http.Answer) -> tuple[CheckStatus, str]:
     return CheckStatus.UNREACHABLE, f"the vendor answered HTTP {status}; check the SCIM base URL"
 
 
+@sensitive_variables("base_url", "token")
 def scim_probe(*, base_url: str, token: str) -> ProbeResult:
     """Send the SCIM read with ``token`` to the service at ``base_url``; never raises for
     anything the network or the vendor does."""
