@@ -230,8 +230,7 @@ KEYVAULT_ROTATION_GRACE_DAYS = env.int("KEYVAULT_ROTATION_GRACE_DAYS", default=7
 # Bearer token for machine readers of operational detail (``/healthz`` details). Empty: only
 # signed-in admins and auditors see the details.
 KEYVAULT_METRICS_TOKEN = env.str("KEYVAULT_METRICS_TOKEN", default="")
-# Live checks of keys against their vendor: https only, public addresses only (see
-# keyvault.vault.guarded_http); 127.0.0.1 only when allowed (tests, labs), extra CAs from a file.
+# Live checks (keyvault.vault.guarded_http; beat runs them every INTERVAL, daily by default).
 KEYVAULT_CHECK_ALLOW_LOOPBACK = env.bool("KEYVAULT_CHECK_ALLOW_LOOPBACK", default=False)
 KEYVAULT_CHECK_CA_FILE = env.str("KEYVAULT_CHECK_CA_FILE", default="")
 KEYVAULT_CHECK_TIMEOUT_SECONDS = env.float("KEYVAULT_CHECK_TIMEOUT_SECONDS", default=10)
@@ -387,11 +386,9 @@ CELERY_BEAT_SCHEDULE["keyvault-destroy-retired-secrets"] = {
     "task": "keyvault.tasks.destroy_retired_secrets",
     "schedule": timedelta(hours=1),
 }
-# Every current key with a live check is asked daily whether its vendor still accepts it.
 CELERY_BEAT_SCHEDULE["keyvault-check-credentials"] = {
     "task": "keyvault.tasks.check_credentials",
     "schedule": timedelta(seconds=KEYVAULT_CHECK_INTERVAL_SECONDS),
-    "options": {"expires": KEYVAULT_CHECK_INTERVAL_SECONDS},
 }
 # A signed audit checkpoint at least this often, however few events there were: it bounds how
 # much of the log is protected by the hash chain alone. A late run is dropped (the next one
