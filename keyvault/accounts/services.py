@@ -27,8 +27,9 @@ from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction, Role
 
 
-def first_admin_ensure(*, username: str = "admin") -> tuple[Any, str] | None:
-    """Create an admin with a generated password when there is no user at all.
+def first_admin_ensure(*, now: datetime, username: str = "admin") -> tuple[Any, str] | None:
+    """Create an admin with a generated password when there is no user at all (audited as
+    ``user.created`` by ``manage.py ensure_admin``).
 
     Returns ``(user, password)`` when it created one, ``None`` when users already exist.
     """
@@ -38,7 +39,14 @@ def first_admin_ensure(*, username: str = "admin") -> tuple[Any, str] | None:
             return None
         password = secrets.token_urlsafe(18)
         user = User.objects.create_user(username=username, password=password)
-        user.groups.add(Group.objects.get_or_create(name=Role.ADMIN.value)[0])
+        user.groups.add(_role_group(Role.ADMIN))
+        audit_append(
+            action=AuditAction.USER_CREATED,
+            now=now,
+            actor_label="manage.py ensure_admin",
+            target=user,
+            details={"username": username, "email": "", "role": Role.ADMIN.value},
+        )
     return user, password
 
 
@@ -84,6 +92,10 @@ def _locked_user(user: Any) -> Any:
     return get_user_model().objects.select_for_update().get(pk=user.pk)
 
 
+#: Names the users pages' URLs use for themselves (``/users/invite/``).
+RESERVED_USERNAMES = frozenset({"invite"})
+
+
 def _validate_new_user(*, username: str, email: str, role: Any) -> None:
     User = get_user_model()
     errors: dict[str, list[str]] = {}
@@ -91,6 +103,8 @@ def _validate_new_user(*, username: str, email: str, role: Any) -> None:
         User.username_validator(username)
         if not username or len(username) > 150:
             raise ValidationError("Enter a username of 1 to 150 characters.")
+        if username.lower() in RESERVED_USERNAMES:
+            raise ValidationError("That name is reserved; choose another.")
     except ValidationError as exc:
         errors["username"] = exc.messages
     else:

@@ -484,3 +484,10 @@ def test_wrong_current_passwords_count_towards_the_reveal_limit(
     assert _user("alice").check_password(PASSWORD)
     assert len(_events(AuditAction.USER_PASSWORD_CHANGE_REFUSED)) == 5
     assert _sign_in("alice", PASSWORD)[1].status_code == 302  # sign-in is not affected
+
+
+def test_a_username_the_users_pages_use_themselves_is_refused(admin_client: Client) -> None:
+    response = _invite(admin_client, username="Invite")
+
+    assert "That name is reserved" in response.content.decode()
+    assert not get_user_model().objects.filter(username__iexact="invite").exists()

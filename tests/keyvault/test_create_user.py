@@ -108,3 +108,12 @@ def test_create_user_works_from_a_plain_shell_with_debug_on(tmp_path: Path) -> N
 
     assert result.returncode == 0, result.stderr
     assert "/invite/" in result.stdout
+
+
+def test_the_first_admin_made_by_ensure_admin_is_audited(db: Any) -> None:
+    call_command("ensure_admin", stdout=StringIO())
+
+    (event,) = AuditEvent.objects.filter(action=AuditAction.USER_CREATED)
+    assert event.actor_label == "manage.py ensure_admin"
+    assert event.details == {"username": "admin", "email": "", "role": "admin"}
+    assert event.target_id == str(get_user_model().objects.get().pk)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from keyvault.accounts.services import first_admin_ensure
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args: Any, username: str, **options: Any) -> None:
-        created = first_admin_ensure(username=username)
+        created = first_admin_ensure(username=username, now=timezone.now())
         if created is None:
             self.stdout.write("Users exist already; no account created.")
             return
