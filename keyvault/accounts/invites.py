@@ -7,13 +7,15 @@ invitation gives the account a new unusable password — no longer matches. The 
 an HMAC, so the link never carries the password hash itself.
 
 The link is a credential for the account until it is used: it goes by email, or is shown once
-to the admin who made it when email goes to the console (development).
+to the admin who made it when email goes to the console (development). The token travels in the
+query string, which the access log leaves out (``Procfile``), never in the path.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -51,7 +53,7 @@ def invite_token_make(*, user: Any, now: datetime) -> str:
 def invite_link(*, user: Any, now: datetime) -> str:
     """The absolute set-password URL for ``user`` (``SITE_URL`` + the accept page)."""
     token = invite_token_make(user=user, now=now)
-    return settings.SITE_URL + reverse("keyvault:invite_accept", kwargs={"token": token})
+    return f"{settings.SITE_URL}{reverse('keyvault:invite_accept')}?{urlencode({'t': token})}"
 
 
 def invite_user(*, token: str, now: datetime) -> Any:

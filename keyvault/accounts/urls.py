@@ -17,5 +17,5 @@ urlpatterns = [
     path("users/<str:username>/unlock/", views.user_unlock, name="user_unlock"),
     path("users/<str:username>/new-link/", views.user_invite_renew, name="user_invite_renew"),
     path("account/", views.account, name="account"),
-    path("invite/<str:token>/", views.invite_accept, name="invite_accept"),
+    path("invite/", views.invite_accept, name="invite_accept"),  # ?t=<token>
 ]

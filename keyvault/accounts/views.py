@@ -237,12 +237,13 @@ def user_unlock(request: HttpRequest, username: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
-def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """Set a password from a set-password link, then sign in. The link is the credential:
-    expired, used, replaced or forged links are refused with a page that says so."""
+def invite_accept(request: HttpRequest) -> HttpResponse:
+    """Set a password from a set-password link (``?t=<token>``; the form posts back to the same
+    address), then sign in. The link is the credential: expired, used, replaced or forged links
+    are refused with a page that says so."""
     now = timezone.now()
     try:
-        user = invites.invite_user(token=token, now=now)
+        user = invites.invite_user(token=request.GET.get("t", ""), now=now)
     except invites.InviteError as exc:
         return render(request, "accounts/invite_invalid.html", {"problem": str(exc)}, status=410)
     form = SetPasswordForm(user, request.POST if request.method == "POST" else None)

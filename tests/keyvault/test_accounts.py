@@ -7,7 +7,9 @@ import json
 import re
 import socket
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
@@ -40,7 +42,7 @@ def _invite(client: Client, username: str = "bob", role: str = "auditor") -> Any
 
 
 def _link_path(text: str) -> str:
-    match = re.search(r"https?://[^/\s]+(/invite/[^/\s]+/)", text)
+    match = re.search(r"https?://[^/\s]+(/invite/\?t=[^\s<\"]+)", text)
     assert match, text
     return match.group(1)
 
@@ -232,8 +234,17 @@ def test_the_link_and_the_password_are_never_in_the_audit_log(admin_client: Clie
 
     stored = json.dumps(list(AuditEvent.objects.values()), default=str)
 
-    assert path.split("/")[2] not in stored
+    token = parse_qs(urlsplit(path).query)["t"][0]
+    assert token.split(":")[-1] not in stored
     assert NEW_PASSWORD not in stored
+
+
+def test_the_web_access_log_leaves_query_strings_and_so_links_out() -> None:
+    procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text()
+    web = next(line for line in procfile.splitlines() if line.startswith("web:"))
+
+    assert "--access-logformat" in web and "%(U)s" in web
+    assert "%(r)s" not in web and "%(q)s" not in web and "%(f)s" not in web
 
 
 # --- the users page -------------------------------------------------------------------------

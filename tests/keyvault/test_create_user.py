@@ -40,7 +40,7 @@ def test_create_user_prints_a_set_password_link_that_signs_the_user_in_with_the_
 ) -> None:
     output = _run("bob", "--role", "auditor", "--email", "bob@example.com")
 
-    link = re.search(r"http://127\.0\.0\.1:8000(/invite/\S+/)", output)
+    link = re.search(r"http://127\.0\.0\.1:8000(/invite/\?t=\S+)", output)
     assert link, output
     client = Client()
     client.post(link.group(1), {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
@@ -107,7 +107,7 @@ def test_create_user_works_from_a_plain_shell_with_debug_on(tmp_path: Path) -> N
     result = manage(tmp_path, "create_user", "bob", "--role", "auditor", **env)
 
     assert result.returncode == 0, result.stderr
-    assert "/invite/" in result.stdout
+    assert "/invite/?t=" in result.stdout
 
 
 def test_the_first_admin_made_by_ensure_admin_is_audited(db: Any) -> None:
