@@ -47,7 +47,7 @@ from scim2_server.utils import (
 )
 
 #: Host names the test certificate is also valid for (tests point them at 127.0.0.1).
-CERTIFICATE_NAMES = ("scim.test", "rebind.test")
+CERTIFICATE_NAMES = ("scim.test", "rebind.test", "dual.test")
 
 
 def self_signed_certificate(directory: Path, *, host: str = "127.0.0.1") -> tuple[Path, Path]:

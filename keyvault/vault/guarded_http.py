@@ -9,9 +9,9 @@ with the key attached. So ``guarded_get``:
   link-local, multicast, reserved or unspecified address, also when written as an IPv4-mapped,
   6to4, Teredo or NAT64 IPv6 address (``KEYVAULT_CHECK_ALLOW_LOOPBACK`` lets exactly 127.0.0.1
   through, for tests and labs);
-- connects to the address it checked (never resolving again, so a name that changes its answer
-  between the check and the connection — DNS rebinding — cannot swap it) while verifying the
-  certificate for the host name;
+- connects to the addresses it checked, the first that answers (never resolving again, so a
+  name that changes its answer between the check and the connection — DNS rebinding — cannot
+  swap them) while verifying the certificate for the host name;
 - never follows a redirect (a 3xx is an answer like any other);
 - gives up after ``KEYVAULT_CHECK_TIMEOUT_SECONDS`` in all (10 s by default);
 - reads at most ``MAX_BODY_BYTES`` of the answer, which the caller must not store.
@@ -64,12 +64,13 @@ class Answer:
 
 @dataclass(frozen=True)
 class Target:
-    """A vetted URL: where to connect (``address``) and what to ask for there."""
+    """A vetted URL: where to connect (``addresses``, all checked, tried in order) and what to
+    ask for there."""
 
     host: str
     port: int
     path: str  # with the query
-    address: str
+    addresses: tuple[str, ...]
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -152,7 +153,7 @@ def target_vet(url: str) -> Target:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
-    return Target(host=host, port=port, path=path, address=str(addresses[0]))
+    return Target(host=host, port=port, path=path, addresses=tuple(str(a) for a in addresses))
 
 
 def _tls_context() -> ssl.SSLContext:
@@ -164,15 +165,31 @@ def _tls_context() -> ssl.SSLContext:
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """An HTTPS connection to a fixed address, verifying the certificate for ``host``."""
+    """An HTTPS connection to the vetted addresses only (the first that takes the connection),
+    verifying the certificate for ``host``."""
 
-    def __init__(self, target: Target, *, context: ssl.SSLContext, timeout: float) -> None:
+    def __init__(
+        self, target: Target, *, context: ssl.SSLContext, timeout: float, deadline: float
+    ) -> None:
         super().__init__(target.host, target.port, timeout=timeout, context=context)
-        self._address = target.address
+        self._addresses = target.addresses
         self._tls = context
+        self._deadline = deadline
+
+    def _connect_any(self) -> socket.socket:
+        """The first address that takes the connection; each waits its share of the time
+        left, so an IPv6 address without a route does not cost the IPv4 one its chance."""
+        failure: OSError = OSError("no address")
+        for index, address in enumerate(self._addresses):
+            share = (self._deadline - time.monotonic()) / (len(self._addresses) - index)
+            try:
+                return socket.create_connection((address, self.port), max(0.01, share))
+            except OSError as exc:  # TimeoutError included: try the next one
+                failure = exc
+        raise failure
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = self._connect_any()
         try:
             self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
@@ -202,7 +219,9 @@ def guarded_get(url: str, *, headers: Mapping[str, str]) -> Answer:
     target = target_vet(url)
     timeout = float(settings.KEYVAULT_CHECK_TIMEOUT_SECONDS)
     deadline = time.monotonic() + timeout
-    connection = _PinnedHTTPSConnection(target, context=_tls_context(), timeout=timeout)
+    connection = _PinnedHTTPSConnection(
+        target, context=_tls_context(), timeout=timeout, deadline=deadline
+    )
     try:
         connection.request(
             "GET",

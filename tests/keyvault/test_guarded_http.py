@@ -244,3 +244,19 @@ def test_calling_127_0_0_1_outside_debug_is_warned_about(settings: Any) -> None:
     settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
 
     assert [m.id for m in live_check_settings_check(None)] == ["keyvault.W010"]
+
+
+def test_when_one_checked_address_cannot_be_reached_the_next_one_is_tried(
+    vendor: FixedHttpsServer, resolver: Callable[..., list[str]], settings: Any
+) -> None:
+    """A name with an IPv6 address this host has no route to (or that never answers) and an
+    IPv4 one that works: the check reaches the vendor, within the time allowed."""
+    settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
+    settings.KEYVAULT_CHECK_TIMEOUT_SECONDS = 4
+    resolver("dual.test", ["2606:4700::1111", "127.0.0.1"])
+
+    started = time.monotonic()
+    answer = guarded_get(f"https://dual.test:{vendor.port}/v2/Users", headers={})
+
+    assert answer.status == 200
+    assert time.monotonic() - started < 4
