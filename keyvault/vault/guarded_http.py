@@ -160,7 +160,11 @@ def _tls_context() -> ssl.SSLContext:
     context = ssl.create_default_context()
     extra = settings.KEYVAULT_CHECK_CA_FILE
     if extra:
-        context.load_verify_locations(cafile=extra)
+        try:
+            context.load_verify_locations(cafile=extra)
+        except (OSError, ssl.SSLError):
+            # Also reported by ``manage.py check`` (keyvault.E010).
+            raise NoAnswer("the extra CA file (KEYVAULT_CHECK_CA_FILE) cannot be read") from None
     return context
 
 
@@ -248,9 +252,10 @@ def guarded_get(url: str, *, headers: Mapping[str, str]) -> Answer:
     except OSError as exc:
         raise NoAnswer(f"could not connect ({exc.strerror or type(exc).__name__})") from None
     except ValueError:
-        # http.client refuses header values with control characters; its message quotes them.
+        # http.client refuses control characters in headers and non-ASCII in the path; its
+        # message quotes them.
         raise NoAnswer(
-            "the request could not be made (a header holds invalid characters)"
+            "the request could not be made (invalid characters in the URL or key)"
         ) from None
     finally:
         connection.close()

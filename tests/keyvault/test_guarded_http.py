@@ -260,3 +260,28 @@ def test_when_one_checked_address_cannot_be_reached_the_next_one_is_tried(
 
     assert answer.status == 200
     assert time.monotonic() - started < 4
+
+
+def test_an_unreadable_ca_file_makes_the_check_unreachable_not_an_error(
+    vendor: FixedHttpsServer, settings: Any, tmp_path: Any
+) -> None:
+    settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
+    settings.KEYVAULT_CHECK_CA_FILE = str(tmp_path / "gone.pem")
+
+    result = scim_probe(base_url=f"{vendor.url}/v2", token="t0ken")
+
+    assert result.status == CheckStatus.UNREACHABLE
+    assert result.detail == "the extra CA file (KEYVAULT_CHECK_CA_FILE) cannot be read"
+    assert vendor.requests == []
+
+
+def test_a_key_that_cannot_go_in_a_header_is_not_sent_and_not_quoted(
+    vendor: FixedHttpsServer, settings: Any
+) -> None:
+    settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
+
+    result = scim_probe(base_url=f"{vendor.url}/v2", token="half-a-key\r\nX-Evil: 1")
+
+    assert result.status == CheckStatus.UNREACHABLE
+    assert "half-a-key" not in result.detail and "invalid characters" in result.detail
+    assert vendor.requests == []
