@@ -60,5 +60,8 @@ def test_the_daily_check_alerts_slack_once_for_a_key_the_vendor_rejects(
     assert len(slack.requests) == 1
     message = slack.requests[0].json["text"]
     assert "Directory — beta" in message and dead not in message
+    logs = celery.logs()
+    assert "check_credential" in logs
+    assert dead not in logs and scim.token not in logs  # tasks carry ids, never the key
     notice: Any = Notice.objects.get(kind=NoticeKind.CHECK_REJECTED)
     assert (notice.credential_id, notice.status) == (bad.pk, ReminderStatus.SENT)

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from keyvault.models import AuditAction, AuditEvent, Credential
+from keyvault.rotation.services import credential_rotate, rotation_secret_clean
 from keyvault.vault.check_models import CheckStatus, CredentialCheck
 from tests.factories import NOW, MakeCredential, new_token
 from tests.keyvault.test_credential_check import scim_credential
@@ -183,3 +184,24 @@ def test_a_malformed_paste_is_refused_by_field_and_nothing_is_sent_or_audited(
     assert token[:20] not in response.content.decode()
     assert scim.requests == []
     assert AuditEvent.objects.count() == events
+
+
+def test_rotating_a_key_the_vendor_rejected_clears_the_red(
+    auditor_client: Client, make_credential: MakeCredential
+) -> None:
+    credential, _ = make_credential(name="Atlassian — acme")
+    Credential.objects.filter(pk=credential.pk).update(
+        check_status=CheckStatus.REJECTED, checked_at=NOW
+    )
+    credential.refresh_from_db()
+    secret = rotation_secret_clean(
+        credential=credential, scim_url="", token=new_token(), expires_at=None, now=NOW
+    )
+    credential_rotate(credential=credential, secret=secret, actor=None, now=NOW)
+
+    dashboard = auditor_client.get(reverse("keyvault:dashboard")).content.decode()
+    detail = auditor_client.get(detail_url(credential.integration)).content.decode()
+
+    assert "row--rejected" not in dashboard and "badge--check-rejected" not in dashboard
+    assert "badge--check-rejected" not in detail
+    assert "Never checked yet." in detail
