@@ -11,6 +11,7 @@ box the owners' channel receives every threshold; see the README for the suggest
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import chain
 from typing import Any
@@ -18,11 +19,11 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Min
+from django.db.models import Exists, Min, OuterRef
 
 from alerts import policy
-from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus, Weekday
-from alerts.outbox import NewReminders, outbox_insert
+from alerts.models import Channel, ChannelKind, Reminder, ReminderPlan, ReminderStatus, Weekday
+from alerts.outbox import NewReminders, outbox_insert, plans_record
 from keyvault.models import Credential, CredentialState, Integration
 
 
@@ -38,8 +39,18 @@ def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
         .distinct()
     }
     horizon = now + timedelta(days=policy.window_days(chain(default, *overrides.values())))
-    # Served by the partial index on current credentials' expiry.
-    candidates = Credential.objects.filter(state=CredentialState.CURRENT, expires_at__lte=horizon)
+    config = plan_config(default=default, tz=tz)
+    # Served by the partial index on current credentials' expiry; a credential whose plan
+    # says nothing can be owed before a later moment is skipped.
+    planned = ReminderPlan.objects.filter(
+        credential_id=OuterRef("pk"),
+        expires_at=OuterRef("expires_at"),
+        config=config,
+        next_at__gt=now,
+    )
+    candidates = Credential.objects.filter(
+        state=CredentialState.CURRENT, expires_at__lte=horizon
+    ).exclude(Exists(planned))
     rows = list(
         candidates.values_list(
             "id",
@@ -49,6 +60,8 @@ def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
             "integration__owner_email",
         )
     )
+    if not rows:  # the steady state: nothing can be owed before the plans say so
+        return 0, 0, 0
     channels = list(
         Channel.objects.only(
             "id", "kind", "is_default", "email_recipients", "email_to_owner", "escalate_from_days"
@@ -74,8 +87,18 @@ def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
     # Each channel's share of each distinct threshold list, computed once.
     audience: dict[tuple[tuple[int, ...], int | None], tuple[int, ...]] = {}
     pending, skipped = ReminderStatus.PENDING, ReminderStatus.SKIPPED
+    plans: list[tuple[UUID, datetime, datetime]] = []
     for credential_id, expires_at, integration_id, override, owner_email in rows:
         integration_thresholds = overrides.get(override, default)
+        plans.append(
+            (
+                credential_id,
+                expires_at,
+                policy.next_crossing_at(
+                    expires_at=expires_at, now=now, thresholds=integration_thresholds, tz=tz
+                ),
+            )
+        )
         day_crossed_at = crossed_at[expires_at.astimezone(tz).date()]
         for channel in channels:
             if not (channel.is_default or channel.pk in linked[integration_id]):
@@ -111,7 +134,25 @@ def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
                 NewReminders(credential_id=credential_id, channel_id=channel.pk, rows=pair_rows)
             )
     inserted = outbox_insert(owed, now=now)
+    plans_record(plans, config=config)
     return inserted[ReminderStatus.PENDING], inserted[ReminderStatus.SKIPPED], len(rows)
+
+
+def plan_config(*, default: Sequence[int], tz: tzinfo) -> str:
+    """What a ``ReminderPlan`` depends on besides its credential and integration: the time
+    zone and the default thresholds (changed only by a restart with new settings)."""
+    return f"{tz}|{','.join(str(t) for t in sorted(set(default), reverse=True))}"
+
+
+def reminder_plans_forget(*, integration_id: UUID | None = None) -> int:
+    """Forget the plans of ``integration_id``'s credentials (every plan when None), so the
+    next scan looks at them again: call it in the transaction of a change that can make a
+    reminder due sooner. Returns how many were forgotten."""
+    plans = ReminderPlan.objects.all()
+    if integration_id is not None:
+        plans = plans.filter(credential__integration_id=integration_id)
+    deleted, _ = plans.delete()
+    return deleted
 
 
 def channel_has_recipient(channel: Channel, *, owner_email: str) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from alerts.audiences import channel_schedule, channel_schedule_errors
+from alerts.audiences import channel_schedule, channel_schedule_errors, reminder_plans_forget
 from alerts.channel_validation import clean_recipients, clean_webhook_url, webhook_hint
 from alerts.models import URL_KINDS, Channel, ChannelKind
 from alerts.scan import reminders_scan_soon
@@ -218,7 +218,8 @@ def channel_add(
                 **channel_schedule(channel),
             },
         )
-        reminders_scan_soon()  # reminders already owed now have one more place to go
+        reminder_plans_forget()  # reminders already owed now have one more place to go
+        reminders_scan_soon()
     return ChannelAdded(channel=channel, signing_secret=signing_secret)
 
 
@@ -325,6 +326,7 @@ def channel_update(
             ip=ip,
             details={"name": locked.name, "changed": changed},
         )
+        reminder_plans_forget()  # its audience or integrations may have widened
         reminders_scan_soon()
     return locked
 

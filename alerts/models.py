@@ -248,6 +248,30 @@ class Notice(OutboxRow):
         return f"kvn_{uuid.uuid5(_NOTICE_NAMESPACE, name).hex}"
 
 
+class ReminderPlan(models.Model):
+    """When the scan next needs to look at a current credential: the next moment one of its
+    thresholds (or the next overdue day) is crossed, worked out for its expiry date and the
+    reminder configuration of the time.
+
+    A scan skips a credential whose plan is for its current ``expires_at`` and ``config`` and
+    whose ``next_at`` is still ahead, so a steady-state scan reads only what changed. A change
+    that can make a reminder due sooner (new key, edited integration, channel created or
+    changed) forgets the plans it affects (``alerts.audiences.reminder_plans_forget``).
+    """
+
+    credential = models.OneToOneField(
+        Credential, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    expires_at = models.DateTimeField(help_text="The expiry date the plan was made for")
+    config = models.CharField(
+        max_length=200, help_text="Time zone and default thresholds the plan was made with"
+    )
+    next_at = models.DateTimeField(help_text="Look at the credential again from this moment")
+
+    def __str__(self) -> str:
+        return f"{self.credential_id}: next look at {self.next_at}"
+
+
 class ScanHeartbeat(models.Model):
     """Single row: when the reminder scan last ran (the dashboard and /healthz read it)."""
 

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from django.db import connection, models
 
-from alerts.models import Reminder, ReminderStatus
+from alerts.models import Reminder, ReminderPlan, ReminderStatus
 
 #: Columns filled from each pair's item, then from each of its rows; the others get fixed
 #: values (``created_at`` the one parameter).
@@ -148,3 +148,37 @@ def outbox_insert(pairs: list[NewReminders], *, now: datetime) -> Counter[str]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [created_at, payload])
         return Counter(status for (status,) in cursor.fetchall())
+
+
+def plans_record(plans: list[tuple[UUID, datetime, datetime]], *, config: str) -> int:
+    """Insert or replace the ``ReminderPlan`` of each ``(credential_id, expires_at, next_at)``,
+    made with ``config``, in one statement whatever their number; returns how many."""
+    if not plans:
+        return 0
+    payload = json.dumps(sorted(plans), default=_DatabaseText().__getitem__)
+    quote = connection.ops.quote_name
+    meta = ReminderPlan._meta
+    columns = [
+        str(meta.get_field(name).column)  # type: ignore[union-attr]
+        for name in ("credential", "expires_at", "next_at", "config")
+    ]
+    if connection.vendor == "postgresql":
+        selected = "(v->>0)::uuid, (v->>1)::timestamptz, (v->>2)::timestamptz, %s"
+        source = "jsonb_array_elements(%s::jsonb) AS v"
+    elif connection.vendor == "sqlite":
+        selected = (
+            "json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+            "json_extract(value, '$[2]'), %s"
+        )
+        source = "json_each(%s) WHERE true"  # see outbox_insert for "WHERE true"
+    else:  # pragma: no cover - keyvault supports SQLite and PostgreSQL only
+        raise NotImplementedError(f"plans_record does not support {connection.vendor}")
+    updated = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in columns[1:])
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
+        f"SELECT {selected} FROM {source} "
+        f"ON CONFLICT ({quote(columns[0])}) DO UPDATE SET {updated}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [config, payload])
+        return len(plans)

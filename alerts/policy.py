@@ -110,6 +110,18 @@ def threshold_crossed_at(*, expires_at: datetime, threshold: int, tz: tzinfo) ->
     return local_midnight(day, tz)
 
 
+def next_crossing_at(
+    *, expires_at: datetime, now: datetime, thresholds: Sequence[int], tz: tzinfo
+) -> datetime:
+    """The next moment after ``now`` at which a threshold of ``thresholds`` — or, from the
+    expiry day on, the next overdue day — is crossed: until then ``reminder_plan`` owes nothing
+    new for any audience made of these thresholds."""
+    days = days_left(expires_at, now=now, tz=tz)
+    overdue = min(days - 1, -1)
+    ahead = [t for t in thresholds if t < days]
+    return threshold_crossed_at(expires_at=expires_at, threshold=max([*ahead, overdue]), tz=tz)
+
+
 def window_days(thresholds: Iterable[int]) -> int:
     """How far ahead of expiry a scan must look for these thresholds, in absolute days.
 

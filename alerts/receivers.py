@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.dispatch import receiver
 
+from alerts.audiences import reminder_plans_forget
 from alerts.notices import notices_cancel
 from alerts.scan import reminders_cancel, reminders_scan_soon
 from keyvault.models import Credential
@@ -17,8 +18,10 @@ from keyvault.vault.signals import reminders_may_be_due
 
 @receiver(reminders_may_be_due, dispatch_uid="alerts.scan_soon")
 def scan_soon(sender: Any, integration_id: UUID, **kwargs: Any) -> None:
-    """A new key or new reminder settings: scan as soon as the change commits, so a key pasted
-    with two days left is reminded within seconds, not at the next periodic scan."""
+    """A new key or new reminder settings: forget what the scan planned for the integration
+    and scan as soon as the change commits, so a key pasted with two days left is reminded
+    within seconds, not at the next periodic scan."""
+    reminder_plans_forget(integration_id=integration_id)
     reminders_scan_soon()
 
 

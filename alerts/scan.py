@@ -95,7 +95,8 @@ def reminders_scan(*, now: datetime, enqueue: bool = True) -> ScanResult:
         # A worker that died mid-send left its row "sending": if the provider had already
         # accepted the message, re-opening it sends it a second time (see ``alerts.delivery``).
         reopened = stale_claims_reopen(Reminder.objects.all(), now=now)
-        superseded = _pending_superseded()
+        # Only a row inserted now can be more urgent than a pending one.
+        superseded = _pending_superseded() if created else 0
         cancelled = _pending_of_retired_cancelled()
         queued = _pending_due(now=now)
         notices_exhausted, notices_reopened, notices_queued = notices_sweep(now=now)

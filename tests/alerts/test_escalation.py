@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from alerts import messages
 from alerts.delivery import Outcome, reminder_deliver
-from alerts.models import Channel, Reminder, ReminderStatus
+from alerts.models import Channel, Reminder, ReminderPlan, ReminderStatus
 from alerts.scan import reminders_scan
 from keyvault.models import AuditAction, AuditEvent, Integration
 from tests.alerts.outbox_helpers import DueFactory, due_credential, no_channels, pending_ids
@@ -108,6 +108,7 @@ def test_scan_query_count_stays_the_same_with_escalated_channels(
     with CaptureQueriesContext(connection) as few:
         reminders_scan(now=NOW, enqueue=False)
     Reminder.objects.all().delete()
+    ReminderPlan.objects.all().delete()  # the first ones are owed again
     for _ in range(30):
         due_credential(days=1, owner_email="o@example.com")
 

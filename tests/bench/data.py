@@ -224,7 +224,7 @@ def _empty(tables: list[str]) -> None:
 def outbox_reset() -> None:
     """Empty the reminder outbox and forget the last scan, so the next scan does the full
     insert again."""
-    _empty(["alerts_reminder"])
+    _empty(["alerts_reminder", "alerts_reminderplan"])
 
 
 def wipe() -> None:
@@ -233,6 +233,7 @@ def wipe() -> None:
     _empty(
         [
             "alerts_reminder",
+            "alerts_reminderplan",
             "alerts_channel_integrations",
             "keyvault_rotation",
             "keyvault_credential",

@@ -75,6 +75,14 @@ def run_all(*, quick: bool, progress: Callable[[str], Any] = print) -> list[Figu
     run("reminder scan", scan.scan_figure, sizes=sizes.scan, now=NOW, slack_url=UNUSED_SLACK_URL)
     run("steady-state scan", steady.steady_scan_figure, size=max(sizes.scan), now=NOW)
     run("worker outage", steady.outage_messages_figure, now=NOW)
+    if max(sizes.scan) > 10_000:  # the steady state at 10k too, on 10k credentials of its own
+        run(
+            "steady-state scan at 10k",
+            steady.steady_scan_figure,
+            size=10_000,
+            now=NOW,
+            build_with_slack_url=UNUSED_SLACK_URL,
+        )
     data.wipe()
     data.build_credentials(current=sizes.audit_integrations, now=NOW, prefix="a ")
     client = _admin_client()
