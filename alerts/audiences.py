@@ -192,14 +192,7 @@ def channel_schedule_errors(
         errors["digest_weekday"] = [ValidationError("Choose a day of the week.", code="invalid")]
     if not 0 <= digest_hour <= 23:
         errors["digest_hour"] = [ValidationError("Choose an hour from 0 to 23.", code="invalid")]
-    if digest_weekday is not None and kind not in (ChannelKind.SLACK, ChannelKind.EMAIL):
-        errors["digest_weekday"] = [
-            ValidationError(
-                "Weekly digests go to Slack and email channels only, for now.",
-                code="unsupported",
-            )
-        ]
-    elif digest_weekday is not None and kind == ChannelKind.EMAIL and recipients == "":
+    if digest_weekday is not None and kind == ChannelKind.EMAIL and recipients == "":
         errors["digest_weekday"] = [
             ValidationError(
                 "A weekly digest goes to the channel's own addresses: add at least one.",

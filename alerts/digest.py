@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from alerts import policy
 from alerts.delivery import outbox_claim, outbox_enqueue, outbox_send
-from alerts.messages import Due, digest_notification, integration_url, local_day, rotate_url
+from alerts.digest_messages import digest_notification
+from alerts.messages import Due, integration_url, local_day, rotate_url
 from alerts.models import Channel, Digest, ReminderStatus
 from alerts.outcomes import (
     DeliveryResult,

@@ -13,6 +13,7 @@ ISO 8601.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,7 @@ from keyvault.vault.expiry import days_left, expiry_phrase
 from keyvault.web.dates import day_text, moment_text
 
 if TYPE_CHECKING:
-    from alerts.digest import DigestContent
-    from alerts.models import Channel, Digest, Reminder
+    from alerts.models import Channel, Reminder
     from keyvault.models import Integration
 
 TEMPLATE_DIR = "alerts/messages"
@@ -197,39 +197,6 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-#: Items listed per section of a Slack digest (a section holds at most 3,000 characters); the
-#: email lists every item.
-SLACK_DIGEST_ITEMS = 15
-
-
-def digest_notification(*, digest: Digest, content: DigestContent, now: datetime) -> Notification:
-    """The weekly digest of ``digest.channel`` listing ``content`` (selected at ``now``)."""
-    week = digest.week
-    sections = {
-        "expiring": content.expiring,
-        "expired": content.expired,
-        "idp_unconfirmed": content.idp_unconfirmed,
-        "vendor_rejected": content.vendor_rejected,
-    }
-    context: dict[str, Any] = {
-        "channel_name": digest.channel.name,
-        "week_label": f"week of {day_text(week)}",
-        "window_days": content.window_days,
-        "generated_at": local_datetime(now),
-        "dashboard_url": dashboard_url(),
-        "channel_url": channel_url(digest.channel),
-        "idempotency_key": digest.idempotency_key,
-        "slack_items": f":{SLACK_DIGEST_ITEMS}",
-        "nothing": not any(sections.values()),
-        **sections,
-        **{
-            f"{name}_more": max(0, len(items) - SLACK_DIGEST_ITEMS)
-            for name, items in sections.items()
-        },
-    }
-    return notification_render("digest", context)
-
-
 def test_notification(*, channel: Channel, now: datetime) -> Notification:
     """A test message for ``channel``, saying what it is and when it was sent."""
     context: dict[str, Any] = {
@@ -249,8 +216,8 @@ test_event.__test__ = False  # type: ignore[attr-defined]
 def notification_render(
     name: str, context: dict[str, Any], *, event: dict[str, Any] | None = None
 ) -> Notification:
-    """Every form of message ``name``. Without ``event`` (a digest, which goes to Slack and email
-    channels only) there is no Teams card or webhook event either."""
+    """Every form of message ``name``; the webhook event is ``event`` (a test message without
+    one sends no Teams card either)."""
     # A header may not hold a line break; templates may end with one.
     subject = " ".join(render_to_string(f"{TEMPLATE_DIR}/{name}_subject.txt", context).split())
     text = str(render_to_string(f"{TEMPLATE_DIR}/{name}_body.txt", context)).strip() + "\n"
@@ -282,7 +249,7 @@ def _slack_context(context: dict[str, Any]) -> dict[str, Any]:
         # Link targets go into "url" fields and <url|label> as they are; "_mrkdwn" values are
         # mrkdwn already (escaped where needed, e.g. an @mention).
         plain = isinstance(value, str) and not key.endswith(("_url", "_mrkdwn"))
-        out[key] = slack_escape(value) if plain else _slack_items(value)
+        out[key] = slack_escape(value) if plain else _items(value, slack_escape)
     # Header blocks are plain text (no mrkdwn) and at most 150 characters.
     if "integration_name" in context:
         out["header_name"] = _truncate(context["integration_name"], 80)
@@ -301,8 +268,10 @@ def _teams_context(context: dict[str, Any]) -> dict[str, Any]:
     name = context.get("integration_name") or context.get("channel_name") or ""
     out = {**context, "header_name": _truncate(name, 120)}
     return {
-        key: value
-        if not isinstance(value, str) or key.endswith("_url") or key in _TEAMS_AS_IS
+        key: _items(value, teams_escape)
+        if not isinstance(value, str)
+        else value
+        if key.endswith("_url") or key in _TEAMS_AS_IS
         else teams_escape(value)
         for key, value in out.items()
     }
@@ -328,13 +297,13 @@ def teams_escape(value: str) -> str:
     return "".join(out)
 
 
-def _slack_items(value: Any) -> Any:
-    """A list of item dicts (a digest's) with every string but links mrkdwn-escaped."""
+def _items(value: Any, escape: Callable[[str], str]) -> Any:
+    """A list of item dicts (a digest's) with every string but links escaped by ``escape``."""
     if not isinstance(value, list):
         return value
     return [
         {
-            k: slack_escape(v) if isinstance(v, str) and not k.endswith("_url") else v
+            k: escape(v) if isinstance(v, str) and not k.endswith("_url") else v
             for k, v in item.items()
         }
         if isinstance(item, dict)

@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from alerts import messages
+from alerts import digest_messages
 from alerts.delivery import Outcome
 from alerts.digest import digest_content, digest_deliver, digests_scan
 from alerts.models import Channel, ChannelKind, Digest, ReminderStatus, Weekday
@@ -28,6 +28,8 @@ from tests.factories import (
     new_token,
     run_concurrently,
     slack_channel_make,
+    teams_channel_make,
+    webhook_channel_make,
 )
 from tests.stubs import SlackStub, SmtpStub
 
@@ -122,7 +124,7 @@ def test_digest_message_has_every_section_in_every_form_and_no_secret(
     )
     content = digest_content(channel=channel, now=MONDAY_NINE)
 
-    note = messages.digest_notification(digest=digest, content=content, now=MONDAY_NINE)
+    note = digest_messages.digest_notification(digest=digest, content=content, now=MONDAY_NINE)
 
     assert note.subject == (
         "[keyvault] Weekly digest for #it-ops: 1 expiring, 0 expired (week of 2 Mar 2026)"
@@ -151,22 +153,22 @@ def test_digest_message_has_every_section_in_every_form_and_no_secret(
 def test_a_long_slack_digest_lists_the_first_items_and_counts_the_rest(
     due_credential: DueFactory, no_channels: None, slack: SlackStub
 ) -> None:
-    for i in range(messages.SLACK_DIGEST_ITEMS + 3):
+    for i in range(digest_messages.SLACK_DIGEST_ITEMS + 3):
         due_credential(days=10 + i, name=f"Integration {i:02d}", now=MONDAY_NINE)
     channel = slack_digest_channel(slack)
     digest = Digest.objects.create(
         channel=channel, week=MONDAY, due_at=MONDAY_NINE, created_at=MONDAY_NINE
     )
-    note = messages.digest_notification(
+    note = digest_messages.digest_notification(
         digest=digest, content=digest_content(channel=channel, now=MONDAY_NINE), now=MONDAY_NINE
     )
 
     expiring = next(
         b for b in note.slack_blocks if "*Expiring" in b.get("text", {}).get("text", "")
     )
-    assert expiring["text"]["text"].count("\n• ") == messages.SLACK_DIGEST_ITEMS
+    assert expiring["text"]["text"].count("\n• ") == digest_messages.SLACK_DIGEST_ITEMS
     assert expiring["text"]["text"].endswith("…and 3 more")
-    assert note.text.count("Integration ") == messages.SLACK_DIGEST_ITEMS + 3
+    assert note.text.count("Integration ") == digest_messages.SLACK_DIGEST_ITEMS + 3
 
 
 # --- schedule ---------------------------------------------------------------------------------
@@ -379,12 +381,44 @@ def test_a_digest_on_an_email_channel_without_addresses_of_its_own_is_refused(
     assert not Channel.objects.filter(name="Owners").exists()
 
 
-@pytest.mark.parametrize("kind", ["teams", "webhook"])
-def test_a_weekly_digest_is_refused_on_teams_and_webhook_channels(kind: str) -> None:
-    from alerts.audiences import channel_schedule_errors
+def test_teams_digest_is_an_adaptive_card_listing_each_section(
+    due_credential: DueFactory, no_channels: None, slack: SlackStub
+) -> None:
+    due_credential(days=10, name="Okta [acme]", now=MONDAY_NINE)
+    due_credential(days=-1, name="GitHub (acme)", now=MONDAY_NINE)
+    with_digest(teams_channel_make(name="IT ops (Teams)", url=slack.webhook_url("/workflows/x")))
 
-    errors = channel_schedule_errors(
-        kind=kind, escalate_from_days=None, digest_weekday=0, digest_hour=9, recipients=None
-    )
+    assert [r.outcome for r in send_due(MONDAY_NINE)] == [Outcome.SENT]
 
-    assert [e.code for e in errors["digest_weekday"]] == ["unsupported"]
+    card = slack.requests[0].json["attachments"][0]["content"]
+    texts = [block["text"] for block in card["body"]]
+    assert "Expiring in the next 60 days (1)" in texts and "Expired (1)" in texts
+    assert any(t.startswith("- Okta \\[acme\\] (····") for t in texts)  # Markdown neutralised
+    assert any(t.startswith("- GitHub (acme) (····") for t in texts)
+    assert Digest.objects.get().idempotency_key in texts[-1]
+
+
+def test_webhook_digest_is_signed_and_lists_every_item_without_secrets(
+    due_credential: DueFactory, no_channels: None, slack: SlackStub
+) -> None:
+    from standardwebhooks import Webhook
+
+    _, token = due_credential(days=10, name="Okta (acme)", now=MONDAY_NINE)
+    channel, secret = webhook_channel_make(url=slack.webhook_url("/hooks/keyvault"))
+    with_digest(channel)
+
+    assert [r.outcome for r in send_due(MONDAY_NINE)] == [Outcome.SENT]
+
+    request = slack.requests[0]
+    event = Webhook(secret).verify(request.body, request.headers)
+    assert (event["type"], event["version"], event["week"]) == ("keyvault.digest", 1, "2026-03-02")
+    webhook_id = {k.lower(): v for k, v in request.headers.items()}["webhook-id"]
+    assert webhook_id == Digest.objects.get().idempotency_key
+    assert [item["name"] for item in event["expiring"]] == ["Okta (acme)"]
+    assert event["counts"] == {
+        "expiring": 1,
+        "expired": 0,
+        "idp_unconfirmed": 0,
+        "vendor_rejected": 0,
+    }
+    assert token not in request.text and ATLASSIAN_URL not in request.text
