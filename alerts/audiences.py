@@ -22,7 +22,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, Min, OuterRef
 
 from alerts import policy
-from alerts.models import Channel, ChannelKind, Reminder, ReminderPlan, ReminderStatus, Weekday
+from alerts.models import (
+    AudienceOverride,
+    Channel,
+    ChannelKind,
+    Reminder,
+    ReminderPlan,
+    ReminderStatus,
+    Weekday,
+)
 from alerts.outbox import NewReminders, outbox_insert, plans_record
 from keyvault.models import Credential, CredentialState, Integration
 
@@ -67,6 +75,7 @@ def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
             "id", "kind", "is_default", "email_recipients", "email_to_owner", "escalate_from_days"
         )
     )
+    escalation = audience_overrides(integration_ids=candidates.values("integration_id"))
     linked: dict[UUID, set[UUID]] = defaultdict(set)
     for integration_id, channel_id in Channel.integrations.through.objects.filter(
         integration_id__in=candidates.values("integration_id")
@@ -105,11 +114,12 @@ def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
                 continue
             if not channel_has_recipient(channel, owner_email=owner_email):
                 continue
-            key = (integration_thresholds, channel.escalate_from_days)
+            escalate_from = escalation.get((integration_id, channel.pk), channel.escalate_from_days)
+            key = (integration_thresholds, escalate_from)
             thresholds = audience.get(key)
             if thresholds is None:
                 thresholds = audience[key] = policy.channel_thresholds(
-                    thresholds=integration_thresholds, escalate_from=channel.escalate_from_days
+                    thresholds=integration_thresholds, escalate_from=escalate_from
                 )
             plan = policy.reminder_plan(
                 expires_at=expires_at,
@@ -136,6 +146,17 @@ def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
     inserted = outbox_insert(owed, now=now)
     plans_record(plans, config=config)
     return inserted[ReminderStatus.PENDING], inserted[ReminderStatus.SKIPPED], len(rows)
+
+
+def audience_overrides(*, integration_ids: Any) -> dict[tuple[UUID, UUID], int | None]:
+    """{(integration, channel): escalate from} of the integrations' own audience settings
+    (``AudienceOverride``), for the integrations ``integration_ids`` (ids or a subquery)."""
+    return {
+        (integration_id, channel_id): days
+        for integration_id, channel_id, days in AudienceOverride.objects.filter(
+            integration_id__in=integration_ids
+        ).values_list("integration_id", "channel_id", "escalate_from_days")
+    }
 
 
 def plan_config(*, default: Sequence[int], tz: tzinfo) -> str:

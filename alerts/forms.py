@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from alerts.channels import ChannelInput
 from alerts.models import Channel, ChannelKind, Weekday
@@ -211,3 +212,24 @@ FORMS: dict[str, type[ChannelForm]] = {
     ChannelKind.TEAMS.value: TeamsChannelForm,
     ChannelKind.WEBHOOK.value: WebhookChannelForm,
 }
+
+
+class AudienceOverrideForm(forms.Form):
+    """One integration's own "escalate from" on a channel."""
+
+    integration = forms.ModelChoiceField(
+        queryset=Integration.objects.none(), label="Integration", empty_label=None
+    )
+    escalate_from_days = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=3650,
+        label="Escalate from (days before expiry)",
+        help_text="For this integration only. Empty: every reminder.",
+    )
+
+    def __init__(self, *args: Any, integrations: QuerySet[Integration], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["integration"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = integrations

@@ -98,6 +98,29 @@ class Channel(EncryptedFieldsMixin, models.Model):
         return self.name
 
 
+class AudienceOverride(models.Model):
+    """One integration's own "escalate from" for one channel: that channel receives this
+    integration's reminders from ``escalate_from_days`` before expiry (empty: every
+    reminder) instead of the channel's setting. E.g. the admins hear from 7 days out about the
+    one integration that provisions the whole company, and from 1 day about the rest."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="audience_overrides"
+    )
+    escalate_from_days = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "channel"], name="one_audience_override_per_pair"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id} -> {self.channel_id}: from {self.escalate_from_days}"
+
+
 class ReminderStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"

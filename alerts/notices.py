@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from alerts import policy
-from alerts.audiences import channel_has_recipient
+from alerts.audiences import audience_overrides, channel_has_recipient
 from alerts.delivery import outbox_claim, outbox_enqueue, outbox_send
 from alerts.models import Channel, Notice, NoticeKind, ReminderStatus
 from alerts.notice_messages import notice_notification
@@ -53,7 +53,8 @@ NOTICE_URGENCY: dict[str, int | None] = {
 
 
 def notice_channels(*, integration: Integration, kind: NoticeKind) -> list[Channel]:
-    """The channels a notice of ``kind`` about ``integration`` goes to. Two queries."""
+    """The channels a notice of ``kind`` about ``integration`` goes to, each with its audience
+    for this integration. Three queries."""
     urgency = NOTICE_URGENCY[kind]
     if urgency is None:
         thresholds = policy.thresholds_for(
@@ -62,11 +63,15 @@ def notice_channels(*, integration: Integration, kind: NoticeKind) -> list[Chann
         )
         urgency = max(thresholds, default=0)
     channels = Channel.objects.filter(Q(is_default=True) | Q(integrations=integration)).distinct()
+    escalation = audience_overrides(integration_ids=[integration.pk])
     return [
         channel
         for channel in channels.order_by("name")
         if channel_has_recipient(channel, owner_email=integration.owner_email)
-        and policy.audience_receives(threshold=urgency, escalate_from=channel.escalate_from_days)
+        and policy.audience_receives(
+            threshold=urgency,
+            escalate_from=escalation.get((integration.pk, channel.pk), channel.escalate_from_days),
+        )
     ]
 
 

@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from alerts.models import Channel, Reminder, ReminderStatus, ScanHeartbeat
+from alerts.models import AudienceOverride, Channel, Reminder, ReminderStatus, ScanHeartbeat
 from keyvault.models import AuditAction, AuditEvent, CredentialState, Integration
 from keyvault.vault.expiry import threshold_phrase
 
@@ -211,3 +211,21 @@ def channel_open_reminders(*, channel: Channel) -> int:
     return channel.reminders.filter(
         status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]
     ).count()
+
+
+def channel_audience_overrides(*, channel: Channel) -> list[AudienceOverride]:
+    """The integrations with an audience of their own on ``channel``, by name."""
+    return list(
+        AudienceOverride.objects.filter(channel=channel)
+        .select_related("integration")
+        .order_by("integration__name")
+    )
+
+
+def channel_audience_override(*, channel: Channel, integration_id: uuid.UUID) -> AudienceOverride:
+    """One integration's override on ``channel``; raises ``Http404`` when there is none."""
+    return get_object_or_404(
+        AudienceOverride.objects.select_related("integration"),
+        channel=channel,
+        integration_id=integration_id,
+    )

@@ -23,6 +23,12 @@ urlpatterns = [
         views.reminder_retry,
         name="reminder_retry",
     ),
+    path("<uuid:channel_id>/audience/", views.audience_override_set, name="audience_override_set"),
+    path(
+        "<uuid:channel_id>/audience/<uuid:integration_id>/clear/",
+        views.audience_override_clear,
+        name="audience_override_clear",
+    ),
     path(
         "<uuid:channel_id>/rotate-secret/",
         views.channel_rotate_secret,

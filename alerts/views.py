@@ -17,8 +17,8 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from alerts import channel_probe, channels, delivery, selectors
-from alerts.forms import FORMS
+from alerts import audience_overrides, channel_probe, channels, delivery, selectors
+from alerts.forms import FORMS, AudienceOverrideForm
 from alerts.models import Channel, ChannelKind
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
@@ -51,8 +51,60 @@ def channel_detail(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
             "failures": selectors.channel_failed_reminders(channel=channel),
             "health": selectors.channel_health(channel=channel),
             "kinds": ChannelKind,
+            "overrides": selectors.channel_audience_overrides(channel=channel),
+            "override_form": AudienceOverrideForm(
+                integrations=audience_overrides.channel_reachable_integrations(channel=channel)
+            ),
         },
     )
+
+
+@admin_required
+@require_POST
+def audience_override_set(request: HttpRequest, channel_id: uuid.UUID) -> HttpResponse:
+    """Set one integration's own "escalate from" on this channel (audited)."""
+    channel = selectors.channel_get(channel_id=channel_id)
+    form = AudienceOverrideForm(
+        request.POST,
+        integrations=audience_overrides.channel_reachable_integrations(channel=channel),
+    )
+    if form.is_valid():
+        try:
+            audience_overrides.audience_override_set(
+                channel=channel,
+                integration=form.cleaned_data["integration"],
+                escalate_from_days=form.cleaned_data["escalate_from_days"],
+                actor=request.user,
+                now=timezone.now(),
+                ip=client_ip(request),
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+    if form.errors:
+        for errors in form.errors.values():
+            messages.error(request, " ".join(str(e) for e in errors))
+    else:
+        messages.success(request, "Audience saved.")
+    return redirect("alerts:channel_detail", channel_id=channel.pk)
+
+
+@admin_required
+@require_POST
+def audience_override_clear(
+    request: HttpRequest, channel_id: uuid.UUID, integration_id: uuid.UUID
+) -> HttpResponse:
+    """Remove one integration's own "escalate from" on this channel (audited)."""
+    channel = selectors.channel_get(channel_id=channel_id)
+    override = selectors.channel_audience_override(channel=channel, integration_id=integration_id)
+    audience_overrides.audience_override_clear(
+        channel=channel,
+        integration=override.integration,
+        actor=request.user,
+        now=timezone.now(),
+        ip=client_ip(request),
+    )
+    messages.success(request, f"“{override.integration.name}” follows the channel's setting again.")
+    return redirect("alerts:channel_detail", channel_id=channel.pk)
 
 
 @handles_secrets("webhook_url")

@@ -114,6 +114,19 @@ def _channel(w: World) -> dict[str, Any]:
     return {"channel_id": w.extra["channel"].pk}
 
 
+def _audience_override(w: World) -> dict[str, Any]:
+    """The channel, linked to the integration, with an audience override for it (each admin
+    POST removes it, so it is made again for every call)."""
+    from alerts.models import AudienceOverride, Channel
+
+    channel = _channel(w)
+    Channel.objects.get(pk=channel["channel_id"]).integrations.add(w.integration)
+    AudienceOverride.objects.get_or_create(
+        channel_id=channel["channel_id"], integration=w.integration, escalate_from_days=7
+    )
+    return {**channel, "integration_id": w.integration.pk}
+
+
 def _failed_reminder(w: World) -> dict[str, Any]:
     """The channel and a failed reminder on it (each admin POST retries it, so one per call)."""
     from alerts.models import Reminder, ReminderStatus
@@ -296,6 +309,19 @@ ROUTES: dict[str, Route] = {
         get=ADMIN,
         post=ADMIN,
         ok_status={"GET": 200, "POST": 302},
+    ),
+    "alerts:audience_override_set": Route(
+        lambda w: reverse("alerts:audience_override_set", kwargs=_channel(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        data=lambda w: {"integration": str(w.integration.pk), "escalate_from_days": "3"},
+        ok_status={"POST": 302},
+    ),
+    "alerts:audience_override_clear": Route(
+        lambda w: reverse("alerts:audience_override_clear", kwargs=_audience_override(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
     ),
     "alerts:reminder_retry": Route(
         lambda w: reverse("alerts:reminder_retry", kwargs=_failed_reminder(w)),
