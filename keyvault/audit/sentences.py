@@ -38,7 +38,7 @@ _FILTER_WORDS = {
     "date_to": "date",
     "q": "search",
 }
-_EXPORT_WHAT = {"rotation_history": "the rotation history"}
+_EXPORT_WHAT = {"rotation_history": "the rotation history", "inventory": "the inventory"}
 
 
 def event_outcome(*, action: str, details: Mapping[str, Any]) -> Outcome:
@@ -198,6 +198,22 @@ def _audit_exported(f: EventFacts) -> str:
     return f"{f.who} exported {what} ({fmt or 'unknown format'}{scope})"
 
 
+def _count(value: Any, noun: str) -> str:
+    return f"{value} {noun}{'' if value == 1 else 's'}" if isinstance(value, int) else f"{noun}s"
+
+
+def _imported(f: EventFacts) -> str:
+    fmt, meta = f.text("format").upper(), f.details.get("metadata_only")
+    sentence = f"{f.who} imported {_count(f.details.get('rows'), 'integration')}"
+    sentence += f" from a {fmt} file" if fmt else ""
+    return sentence + (f" ({meta} metadata only)" if isinstance(meta, int) and meta else "")
+
+
+def _feed_changed(f: EventFacts) -> str:
+    replaced = " (the old one stops working)" if f.details.get("replaced") else ""
+    return f"{f.who} made a new calendar feed address{replaced}"
+
+
 def _key_rotated(f: EventFacts) -> str:
     count = f.details.get("reencrypted")
     sentence = f"{f.who} re-encrypted"
@@ -246,6 +262,8 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.NOTICE_SENT: delivery_sentences.notice_sent,
     AuditAction.NOTICE_FAILED: delivery_sentences.notice_failed,
     AuditAction.AUDIT_EXPORTED: _audit_exported,
+    AuditAction.INTEGRATIONS_IMPORTED: _imported,
+    AuditAction.CALENDAR_FEED_CHANGED: _feed_changed,
     AuditAction.ENCRYPTION_KEY_ROTATED: _key_rotated,
     AuditAction.CREDENTIAL_CHECKED: check_sentences.credential_checked,
     AuditAction.REPLACEMENT_CHECKED: check_sentences.replacement_checked,
