@@ -108,8 +108,14 @@ class Credential(EncryptedFieldsMixin, models.Model):
     )
     scim_url_ciphertext = models.BinaryField(blank=True, default=b"")
     token_ciphertext = models.BinaryField(blank=True, default=b"")
-    fingerprint = models.CharField(max_length=64, unique=True)
-    hint = models.CharField(max_length=4, help_text="Last 4 characters of the token")
+    # Empty (null) only for a metadata-only version: its secret is kept elsewhere.
+    fingerprint = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    hint = models.CharField(max_length=4, blank=True, help_text="Last 4 characters of the token")
+    secret_stored = models.BooleanField(
+        default=True,
+        help_text="False: a metadata-only version (imported without its token); tracked and "
+        "reminded like the rest, its secret is not stored here",
+    )
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -142,6 +148,11 @@ class Credential(EncryptedFieldsMixin, models.Model):
                 condition=Q(expires_at__gt=models.F("issued_at")),
                 name="credential_expires_after_issue",
             ),
+            models.CheckConstraint(
+                condition=Q(secret_stored=True, fingerprint__isnull=False)
+                | Q(secret_stored=False, fingerprint__isnull=True),
+                name="credential_fingerprint_iff_secret_stored",
+            ),
         ]
         indexes = [
             # Used by the reminder scan and the dashboard: current credentials by expiry.
@@ -153,6 +164,8 @@ class Credential(EncryptedFieldsMixin, models.Model):
         ]
 
     def __str__(self) -> str:
+        if not self.secret_stored:
+            return f"{self.integration} (metadata only, {self.state})"
         return f"{self.integration} ···{self.hint} ({self.state})"
 
     @property
@@ -223,6 +236,8 @@ class AuditAction(models.TextChoices):
     DIGEST_FAILED = "digest.failed", "Weekly digest failed"
     NOTICE_SENT = "notice.sent", "Notice sent"
     NOTICE_FAILED = "notice.failed", "Notice failed"
+    INTEGRATIONS_IMPORTED = "integration.imported", "Integrations imported"
+    CALENDAR_FEED_CHANGED = "calendar.feed_changed", "Calendar feed address changed"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
     ENCRYPTION_KEY_ROTATED = "crypto.key_rotated", "Secrets re-encrypted"
     USER_INVITED = "user.invited", "User invited"
@@ -306,6 +321,20 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionError("audit events are append-only")
+
+
+class CalendarFeed(models.Model):
+    """A user's private calendar feed: the random token in its address, stored as SHA-256
+    (the address is shown once, when made). One per user; a new one replaces the old."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"calendar feed of user {self.user_id}"
 
 
 class AuditChainHead(models.Model):

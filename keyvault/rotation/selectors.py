@@ -75,8 +75,10 @@ def integration_history(*, integration_id: uuid.UUID) -> IntegrationHistory:
             "old_credential",
             "new_credential",
             "old_credential__hint",
+            "old_credential__secret_stored",
             "old_credential__expires_at",
             "new_credential__hint",
+            "new_credential__secret_stored",
             "new_credential__expires_at",
         )
         .order_by("-rotated_at")

@@ -86,7 +86,7 @@ def _reason_clean(
         raise ValidationError(
             {"reason": [f"Keep the reason under {REASON_MAX_LENGTH} characters."]}
         )
-    if any(cipher.fingerprint(word) in fingerprints for word in text.split()):
+    if fingerprints and any(cipher.fingerprint(word) in fingerprints for word in text.split()):
         raise ValidationError({"reason": [leaks.LOOKS_LIKE_KEY]})
     leaks.refuse_secrets({"reason": text}, secrets=tokens)
     return text
@@ -96,11 +96,18 @@ def _tokens(credentials_: list[Credential]) -> list[str]:
     """The plaintext tokens of ``credentials_`` that can still be decrypted."""
     tokens = []
     for credential in credentials_:
+        if not credential.secret_stored:
+            continue  # metadata only: no token here to compare with
         try:
             tokens.append(credential.unseal("token_ciphertext"))
         except cipher.CryptoError:
             continue  # its whole-token fingerprint is still checked
     return tokens
+
+
+def _fingerprints(*values: str | None) -> set[str]:
+    """The fingerprints of the tokens concerned (a metadata-only version has none)."""
+    return {value for value in values if value}
 
 
 def credential_ensure_current(*, credential: Credential, verb: str) -> None:
@@ -157,7 +164,7 @@ def credential_rotate(
     reason = _reason_clean(
         reason,
         required=False,
-        fingerprints={secret.fingerprint, credential.fingerprint},
+        fingerprints=_fingerprints(secret.fingerprint, credential.fingerprint),
         tokens=[secret.token, *_tokens([credential])],
     )
     with transaction.atomic():
@@ -216,7 +223,7 @@ def credential_revoke(
     reason = _reason_clean(
         reason,
         required=True,
-        fingerprints={credential.fingerprint},
+        fingerprints=_fingerprints(credential.fingerprint),
         tokens=_tokens([credential]),
     )
     with transaction.atomic():
@@ -234,7 +241,7 @@ def credential_revoke(
             ip=ip,
             details={
                 "hint": locked.hint,
-                "fingerprint": locked.fingerprint[:16],
+                "fingerprint": (locked.fingerprint or "")[:16],
                 "expires_at": locked.expires_at.isoformat(),
                 "reason": reason,
             },
@@ -248,7 +255,8 @@ def grace_period() -> timedelta:
 
 
 def credentials_due_for_destruction(*, now: datetime) -> QuerySet[Credential]:
-    """Retired versions whose grace period is over and whose ciphertext is still stored.
+    """Retired versions whose grace period is over and whose ciphertext is still stored
+    (a metadata-only version has none to wipe).
 
     A superseded version counts from ``superseded_at``, a revoked one from ``revoked_at``.
     """
@@ -257,6 +265,7 @@ def credentials_due_for_destruction(*, now: datetime) -> QuerySet[Credential]:
         Q(state=CredentialState.SUPERSEDED, superseded_at__lte=cutoff)
         | Q(state=CredentialState.REVOKED, revoked_at__lte=cutoff),
         destroyed_at__isnull=True,
+        secret_stored=True,
     )
 
 

@@ -106,6 +106,23 @@ def credential_build(*, integration: Integration, secret: SecretInput, actor: An
     return credential
 
 
+def credential_build_metadata_only(
+    *, integration: Integration, issued_at: datetime, expires_at: datetime, actor: Any
+) -> Credential:
+    """A new current version of ``integration`` whose secret is kept elsewhere: no ciphertext,
+    no fingerprint, no hint; its dates are tracked and reminded like any other. Not saved."""
+    return Credential(
+        integration=integration,
+        state=CredentialState.CURRENT,
+        secret_stored=False,
+        fingerprint=None,
+        hint="",
+        issued_at=issued_at,
+        expires_at=expires_at,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+
+
 def credential_insert(credential: Credential) -> None:
     """Insert; a concurrent duplicate or second current version becomes a ``ValidationError``."""
     try:
@@ -116,6 +133,8 @@ def credential_insert(credential: Credential) -> None:
             Credential.objects.filter(fingerprint=credential.fingerprint)
             .select_related("integration")
             .first()
+            if credential.fingerprint
+            else None
         )
         if holder is not None:
             raise ValidationError({"token": [_duplicate_error(holder)]}) from None
@@ -126,8 +145,14 @@ def credential_insert(credential: Credential) -> None:
 
 def credential_audit_details(credential: Credential) -> dict[str, Any]:
     """What the audit log records of a version: identifiers and dates, never the secret."""
+    if not credential.secret_stored:
+        return {
+            "secret_stored": False,
+            "issued_at": credential.issued_at.isoformat(),
+            "expires_at": credential.expires_at.isoformat(),
+        }
     return {
-        "fingerprint": credential.fingerprint[:16],
+        "fingerprint": (credential.fingerprint or "")[:16],
         "hint": credential.hint,
         "issued_at": credential.issued_at.isoformat(),
         "expires_at": credential.expires_at.isoformat(),

@@ -30,6 +30,7 @@ CREDENTIAL_COLUMNS = (
     "state",
     "fingerprint",
     "hint",
+    "secret_stored",
     "issued_at",
     "expires_at",
     "created_at",
@@ -52,7 +53,7 @@ class CredentialFacts:
 
     @property
     def fingerprint_short(self) -> str:
-        return self.credential.fingerprint[:16]
+        return (self.credential.fingerprint or "")[:16]
 
     @property
     def status_label(self) -> str:

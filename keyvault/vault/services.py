@@ -49,7 +49,9 @@ def _refuse_tokens(fields: Mapping[str, Any], *, tokens: list[str]) -> None:
 def _integration_tokens(integration: Integration) -> list[str]:
     """The plaintext tokens of the integration's versions that still hold one."""
     tokens = []
-    for credential in Credential.objects.filter(integration=integration, destroyed_at__isnull=True):
+    for credential in Credential.objects.filter(
+        integration=integration, destroyed_at__isnull=True, secret_stored=True
+    ):
         try:
             tokens.append(credential.unseal("token_ciphertext"))
         except cipher.CryptoError:
@@ -153,7 +155,14 @@ class RevealedSecret:
 
 
 class RevealError(Exception):
-    """The credential cannot be revealed (destroyed, or undecryptable: message says why)."""
+    """The credential cannot be revealed (metadata only, destroyed, or undecryptable: the
+    message says why)."""
+
+
+NOT_STORED_HERE = (
+    "No secret is stored here for this version: it was imported as metadata only (the secret "
+    "is kept elsewhere). Rotate it to paste the real key."
+)
 
 
 def credential_reveal(
@@ -161,9 +170,11 @@ def credential_reveal(
 ) -> RevealedSecret:
     """Decrypt a credential for an admin who has just re-entered their password; audited.
 
-    Raises ``RevealError`` when the ciphertext was destroyed or cannot be decrypted (the
-    message names the key id, never data).
+    Raises ``RevealError`` when no secret is stored here (metadata only), the ciphertext was
+    destroyed or cannot be decrypted (the message names the key id, never data).
     """
+    if not credential.secret_stored:
+        raise RevealError(NOT_STORED_HERE)
     if credential.is_destroyed or not credential.token_ciphertext:
         raise RevealError("This version's secret was destroyed after its grace period.")
     try:

@@ -184,6 +184,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
             "problem": problem,
             "attempts_left": attempts_left,
             "cooloff_minutes": settings.KEYVAULT_REVEAL_COOLOFF_MINUTES,
+            "not_stored_here": services.NOT_STORED_HERE,
         },
         status=status,
     )
