@@ -14,7 +14,6 @@ broken as one that stopped. Beat runs a first scan as soon as it starts.
 
 from __future__ import annotations
 
-import hmac
 import os
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from alerts.selectors import scan_health
+from keyvault.web.requestinfo import bearer_matches
 from keyvault.web.roles import is_viewer
 
 BROKER_TIMEOUT_SECONDS = 2.0
@@ -96,10 +96,8 @@ def health_report(*, now: datetime, started_at: datetime | None = None) -> dict[
 
 def may_see_details(request: HttpRequest) -> bool:
     """True for the metrics bearer token (compared in constant time) or an admin or auditor."""
-    token = settings.KEYVAULT_METRICS_TOKEN
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    if token and scheme.lower() == "bearer":
-        return hmac.compare_digest(presented.strip().encode(), token.encode())
+    if bearer_matches(request, settings.KEYVAULT_METRICS_TOKEN):
+        return True
     return is_viewer(getattr(request, "user", None))
 
 

@@ -96,7 +96,7 @@ def channel_integrations(*, channel: Channel) -> QuerySet[Integration]:
     return channel.integrations.order_by("name")
 
 
-def _retrying(prefix: str = "") -> Q:
+def retrying_q(prefix: str = "") -> Q:
     """Rows still owed after at least one failed attempt: transient failures, being retried."""
     return Q(
         **{
@@ -114,7 +114,7 @@ def channel_list() -> QuerySet[Channel]:
         failed_count=Count(
             "reminders", filter=Q(reminders__status=ReminderStatus.FAILED), distinct=True
         ),
-        retrying_count=Count("reminders", filter=_retrying("reminders__"), distinct=True),
+        retrying_count=Count("reminders", filter=retrying_q("reminders__"), distinct=True),
         last_sent_at=Max("reminders__sent_at"),
     ).order_by("-is_default", "name")
 
@@ -162,7 +162,7 @@ def channel_health(*, channel: Channel) -> ChannelHealth:
         )
     return ChannelHealth(
         last_sent_at=reminders.aggregate(last=Max("sent_at"))["last"],
-        retrying=reminders.filter(_retrying()).count(),
+        retrying=reminders.filter(retrying_q()).count(),
         last_test=last_test,
     )
 
@@ -178,7 +178,7 @@ def channels_failing_transiently(*, now: datetime) -> list[str]:
         Channel.objects.filter(
             Exists(
                 Reminder.objects.filter(
-                    _retrying(), channel=OuterRef("pk"), created_at__lt=now - FAILING_FOR
+                    retrying_q(), channel=OuterRef("pk"), created_at__lt=now - FAILING_FOR
                 )
             )
         )

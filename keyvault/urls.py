@@ -13,6 +13,8 @@ from alerts.health import healthz
 from keyvault.accounts import urls as accounts_urls
 from keyvault.accounts.forms import LoginForm
 from keyvault.audit import urls as audit_urls
+from keyvault.feeds import urls as feeds_urls
+from keyvault.feeds.views import metrics
 from keyvault.rotation import urls as rotation_urls
 from keyvault.vault import urls as vault_urls
 
@@ -21,6 +23,7 @@ keyvault_patterns = [
     *rotation_urls.urlpatterns,
     *audit_urls.urlpatterns,
     *accounts_urls.urlpatterns,
+    *feeds_urls.urlpatterns,
 ]
 
 urlpatterns = [
@@ -33,6 +36,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),  # public: no login, no secrets
+    path("metrics", metrics, name="metrics"),  # bearer token: KEYVAULT_METRICS_TOKEN
     path("", include((keyvault_patterns, "keyvault"))),
     path("channels/", include("alerts.urls")),
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hmac
+
 from django.http import HttpRequest
 
 
@@ -9,3 +11,12 @@ def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None
+
+
+def bearer_matches(request: HttpRequest, expected: str) -> bool:
+    """Whether the request sends ``Authorization: Bearer <expected>`` (compared in constant
+    time); always False when ``expected`` is empty."""
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(presented.strip().encode(), expected.encode())

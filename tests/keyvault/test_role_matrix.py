@@ -233,11 +233,36 @@ def _checkable(w: World) -> dict[str, Any]:
     return {"integration_id": w.extra["checkable"].integration_id}
 
 
+def _calendar_feed(w: World) -> str:
+    """The feed address of the world's admin (made once; the token sits in the URL)."""
+    from keyvault.feeds.calendar import calendar_feed_create
+
+    if "feed_token" not in w.extra:
+        admin = get_user_model().objects.get(username="alice")
+        w.extra["feed_token"] = calendar_feed_create(user=admin, now=NOW)
+    return reverse("keyvault:calendar_feed", kwargs={"token": w.extra["feed_token"]})
+
+
 ROUTES: dict[str, Route] = {
     "login": Route(lambda w: reverse("login"), get=PUBLIC, post=PUBLIC),
     # 503 is an answer too: the reminder scan has not run in the test database.
     "healthz": Route(
         lambda w: reverse("healthz"), get=PUBLIC, post=PUBLIC_NO, ok_status={"GET": (200, 503)}
+    ),
+    # Off (404) unless KEYVAULT_METRICS_TOKEN is set; tests/keyvault/test_metrics.py covers
+    # the bearer token (401 without it).
+    "metrics": Route(
+        lambda w: reverse("metrics"), get=PUBLIC, post=PUBLIC_NO, ok_status={"GET": 404}
+    ),
+    # The address carries its own token: no session needed (a wrong one is 404).
+    "keyvault:calendar_feed": Route(
+        _calendar_feed, get=PUBLIC, post=PUBLIC_NO, ok_status={"GET": 200}
+    ),
+    "keyvault:calendar": Route(
+        lambda w: reverse("keyvault:calendar"),
+        get=VIEWER,
+        post=VIEWER,
+        ok_status={"GET": 200, "POST": 200},
     ),
     "logout": Route(lambda w: reverse("logout"), get=SIGNED_IN_NO, post=SIGNED_IN),
     "keyvault:dashboard": Route(

@@ -1,0 +1,126 @@
+"""Prometheus metrics (``/metrics``): when each current credential expires, the reminder
+outbox by status, the last reminder scan, and deliveries that fail.
+
+Read in a fixed number of queries whatever the number of credentials, into a fresh registry
+per scrape (no process-global state, so every web process answers the same). Metadata only:
+names, providers and owners as labels, never a secret, a SCIM URL or a fingerprint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db.models import Count, Q
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from alerts.models import Channel, Reminder, ReminderStatus, ScanHeartbeat
+from alerts.selectors import retrying_q
+from keyvault.models import Credential, CredentialState
+
+EXPIRY_LABELS = ("integration", "provider", "identity_provider", "owner")
+CHANNEL_LABELS = ("channel", "kind")
+
+
+def _expirations() -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "keyvault_credential_expiration_timestamp_seconds",
+        "When the current credential of an integration expires (Unix time)",
+        labels=EXPIRY_LABELS,
+    )
+    rows = (
+        Credential.objects.filter(state=CredentialState.CURRENT)
+        .order_by("integration__name")
+        .values_list(
+            "integration__name",
+            "integration__provider",
+            "integration__identity_provider",
+            "integration__owner",
+            "expires_at",
+        )
+    )
+    for name, provider, idp, owner, expires_at in rows.iterator(chunk_size=2000):
+        family.add_metric([name, provider, idp, owner], expires_at.timestamp())
+    return family
+
+
+def _reminders() -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "keyvault_reminders", "Reminders in the outbox by status", labels=("status",)
+    )
+    counts = dict(
+        Reminder.objects.order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    for status in ReminderStatus.values:
+        family.add_metric([status], counts.get(status, 0))
+    return family
+
+
+def _last_scan() -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "keyvault_last_scan_timestamp_seconds",
+        "When the reminder scan last ran (Unix time); absent before the first scan",
+    )
+    heartbeat = ScanHeartbeat.objects.filter(pk=1).first()
+    if heartbeat is not None and heartbeat.last_scan_at is not None:
+        family.add_metric([], heartbeat.last_scan_at.timestamp())
+    return family
+
+
+def _delivery() -> Iterator[GaugeMetricFamily]:
+    """Per channel: reminders that failed for good (of credentials still current, as on the
+    dashboard) and reminders being retried after a transient failure."""
+    failed = GaugeMetricFamily(
+        "keyvault_delivery_failures",
+        "Reminders to a channel that failed for good, of credentials still current",
+        labels=CHANNEL_LABELS,
+    )
+    retrying = GaugeMetricFamily(
+        "keyvault_delivery_retrying",
+        "Reminders to a channel being retried after a transient failure",
+        labels=CHANNEL_LABELS,
+    )
+    channels = Channel.objects.order_by("name").annotate(
+        failed_n=Count(
+            "reminders",
+            filter=Q(
+                reminders__status=ReminderStatus.FAILED,
+                reminders__credential__state=CredentialState.CURRENT,
+            ),
+            distinct=True,
+        ),
+        retrying_n=Count(
+            "reminders",
+            filter=retrying_q("reminders__"),
+            distinct=True,
+        ),
+    )
+    for name, kind, failed_n, retrying_n in channels.values_list(
+        "name", "kind", "failed_n", "retrying_n"
+    ):
+        failed.add_metric([name, kind], failed_n)
+        retrying.add_metric([name, kind], retrying_n)
+    yield failed
+    yield retrying
+
+
+class VaultCollector(Collector):
+    """Everything ``/metrics`` exposes, read when the registry is collected."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield _expirations()
+        yield _reminders()
+        yield _last_scan()
+        yield from _delivery()
+
+
+def metrics_exposition() -> bytes:
+    """The Prometheus text exposition of keyvault's metrics, as the database holds them now."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(VaultCollector())
+    return generate_latest(registry)
