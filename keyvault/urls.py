@@ -15,6 +15,7 @@ from keyvault.accounts.forms import LoginForm
 from keyvault.audit import urls as audit_urls
 from keyvault.feeds import urls as feeds_urls
 from keyvault.feeds.views import metrics
+from keyvault.inventory import urls as inventory_urls
 from keyvault.rotation import urls as rotation_urls
 from keyvault.vault import urls as vault_urls
 
@@ -24,6 +25,7 @@ keyvault_patterns = [
     *audit_urls.urlpatterns,
     *accounts_urls.urlpatterns,
     *feeds_urls.urlpatterns,
+    *inventory_urls.urlpatterns,
 ]
 
 urlpatterns = [

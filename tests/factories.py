@@ -74,6 +74,26 @@ def credential_make(
     return credential, token
 
 
+def metadata_only_make(
+    *,
+    actor: Any,
+    name: str,
+    provider: str = ProviderKind.ATLASSIAN,
+    now: datetime = NOW,
+    **values: str,
+) -> Credential:
+    """An integration imported without its token: its current version is metadata only.
+    ``values`` are further import columns by field (``expires_on="2026-06-01"``, ``owner``)."""
+    from keyvault.inventory.importer import integrations_import
+    from keyvault.inventory.spreadsheet import RawRow, SheetFormat, Table
+
+    row = RawRow(number=2, values={"name": name, "provider": provider, **values})
+    integrations_import(
+        table=Table(format=SheetFormat.CSV, digest="", rows=[row]), actor=actor, now=now
+    )
+    return Credential.objects.get(integration__name=name)
+
+
 def slack_channel_make(
     *,
     name: str = "#it-ops",

@@ -39,7 +39,7 @@ class ExportFormat(models.TextChoices):
     JSONL = "jsonl", "JSON lines"
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")  # noqa: RUF001
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")  # noqa: RUF001
 _ACTION_LABELS = dict(AuditAction.choices)
 
 
@@ -51,7 +51,7 @@ def csv_safe(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _as_is(value: Any) -> Any:
@@ -221,6 +221,25 @@ def export_download(
     return response
 
 
+def audit_export_recorder(
+    *, actor: Any, now: datetime, ip: str | None, details: Mapping[str, Any]
+) -> Callable[[dict[str, Any]], None]:
+    """The ``record`` of an export: appends its ``AUDIT_EXPORTED`` event, ``details`` plus the
+    outcome (rows sent, or failed), in its own transaction."""
+
+    def record(outcome: dict[str, Any]) -> None:
+        with transaction.atomic():
+            audit_append(
+                action=AuditAction.AUDIT_EXPORTED,
+                now=now,
+                actor=actor,
+                ip=ip,
+                details={**details, **outcome},
+            )
+
+    return record
+
+
 def audit_export_response(
     *, filters: AuditFilter, fmt: ExportFormat, actor: Any, now: datetime, ip: str | None = None
 ) -> StreamingHttpResponse:
@@ -231,16 +250,9 @@ def audit_export_response(
     upto_seq = audit_export_start()
     rows = Counted(audit_rows_for_export(filters=filters, upto_seq=upto_seq, fields=SOURCE_FIELDS))
 
-    def record(outcome: dict[str, Any]) -> None:
-        with transaction.atomic():
-            audit_append(
-                action=AuditAction.AUDIT_EXPORTED,
-                now=now,
-                actor=actor,
-                ip=ip,
-                details={"format": fmt.value, "filters": filters.as_details(), **outcome},
-            )
-
+    record = audit_export_recorder(
+        actor=actor, now=now, ip=ip, details={"format": fmt.value, "filters": filters.as_details()}
+    )
     lines = csv_lines(rows) if fmt == ExportFormat.CSV else jsonl_lines(rows)
     content_type = (
         "text/csv; charset=utf-8"

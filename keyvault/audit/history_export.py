@@ -23,10 +23,15 @@ from django.db import transaction
 from django.db.models import F
 from django.http import StreamingHttpResponse
 
-from keyvault.audit.chain import audit_append
 from keyvault.audit.checkpoints import Checkpoint, audit_checkpoint_write, checkpoint_covering
 from keyvault.audit.compliance import DateRange, lapsed_days, retired_in_range
-from keyvault.audit.export import Counted, ExportFormat, csv_chunks, export_download
+from keyvault.audit.export import (
+    Counted,
+    ExportFormat,
+    audit_export_recorder,
+    csv_chunks,
+    export_download,
+)
 from keyvault.models import AuditAction, AuditChainHead, AuditEvent, CredentialState
 
 logger = logging.getLogger(__name__)
@@ -163,21 +168,17 @@ def rotation_history_export(
     checkpoint = _export_checkpoint(now=now)
     rows = Counted(_rows(date_range))
 
-    def record(outcome: dict[str, Any]) -> None:
-        with transaction.atomic():
-            audit_append(
-                action=AuditAction.AUDIT_EXPORTED,
-                now=now,
-                actor=actor,
-                ip=ip,
-                details={
-                    "export": EXPORT_KIND,
-                    "format": ExportFormat.CSV.value,
-                    **date_range.as_details(),
-                    "checkpoint_seq": checkpoint.seq if checkpoint is not None else None,
-                    **outcome,
-                },
-            )
+    record = audit_export_recorder(
+        actor=actor,
+        now=now,
+        ip=ip,
+        details={
+            "export": EXPORT_KIND,
+            "format": ExportFormat.CSV.value,
+            **date_range.as_details(),
+            "checkpoint_seq": checkpoint.seq if checkpoint is not None else None,
+        },
+    )
 
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return export_download(

@@ -109,6 +109,11 @@ class RotateForm(_ActsOnCurrent, _PasteForm):
             *args, credential=credential, integration=credential.integration, now=now, **kwargs
         )
         describe_secret_fields(self, provider_for(self.integration.provider), replacement=True)
+        if not credential.secret_stored:
+            self.fields["scim_url"].help_text = (
+                "No URL is stored for this version (metadata only): paste it if the provider "
+                "has one."
+            )
         idp = self.integration.get_identity_provider_display()
         self.fields["idp_updated"].label = f"I have put the new token into {idp}"
         self.fields["idp_updated"].help_text = "Recorded with the rotation."

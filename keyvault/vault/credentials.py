@@ -43,10 +43,13 @@ def secret_input_clean(
     token: str | None,
     issued_at: datetime,
     expires_at: datetime | None,
+    check_stored: bool = True,
 ) -> SecretInput:
     """Validate a pasted credential; raises ``ValidationError`` keyed by field.
 
     Checks every rule (URL, token, dates, not already stored) and reports all failures at once.
+    ``check_stored=False`` leaves out the one query "not already stored", for a caller that
+    checks many fingerprints at once (``credential_holders``).
     """
     preset = provider_for(provider)
     errors: dict[str, list[ValidationError]] = {}
@@ -67,9 +70,9 @@ def secret_input_clean(
             errors[field] = exc.error_list
     if "token" in cleaned:
         fp = cipher.fingerprint(cleaned["token"])
-        holder = Credential.objects.filter(fingerprint=fp).select_related("integration").first()
+        holder = credential_holders([fp]).get(fp) if check_stored else None
         if holder is not None:
-            errors["token"] = [_duplicate_error(holder)]
+            errors["token"] = [duplicate_error(holder)]
         cleaned["fingerprint"] = fp
     if errors:
         raise ValidationError(errors)
@@ -82,7 +85,14 @@ def secret_input_clean(
     )
 
 
-def _duplicate_error(holder: Credential) -> ValidationError:
+def credential_holders(fingerprints: list[str]) -> dict[str, Credential]:
+    """The stored versions (with their integration) holding any of these token fingerprints."""
+    found = Credential.objects.filter(fingerprint__in=fingerprints).select_related("integration")
+    return {str(credential.fingerprint): credential for credential in found}
+
+
+def duplicate_error(holder: Credential) -> ValidationError:
+    """ "This token is already stored (<state> version of “<name>”).", never the token."""
     return ValidationError(
         "This token is already stored (%(state)s version of “%(name)s”).",
         code="duplicate",
@@ -137,7 +147,7 @@ def credential_insert(credential: Credential) -> None:
             else None
         )
         if holder is not None:
-            raise ValidationError({"token": [_duplicate_error(holder)]}) from None
+            raise ValidationError({"token": [duplicate_error(holder)]}) from None
         raise ValidationError(
             {"__all__": ["This integration already has a current credential; rotate it instead."]}
         ) from exc

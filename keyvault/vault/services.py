@@ -39,7 +39,7 @@ _NAME_TAKEN = "An integration with this name already exists."
 _FREE_TEXT_FIELDS = ("name", "owner", "notes")
 
 
-def _refuse_tokens(fields: Mapping[str, Any], *, tokens: list[str]) -> None:
+def integration_refuse_tokens(fields: Mapping[str, Any], *, tokens: list[str]) -> None:
     """``ValidationError`` keyed by field when a free-text field holds a token or part of one."""
     leaks.refuse_secrets(
         {k: str(fields[k]) for k in _FREE_TEXT_FIELDS if fields.get(k)}, secrets=tokens
@@ -85,7 +85,7 @@ def integration_create(
     Raises ``ValidationError`` keyed by field (a name taken, a token pasted into the name,
     owner or notes), writing nothing.
     """
-    _refuse_tokens(fields, tokens=[secret.token])
+    integration_refuse_tokens(fields, tokens=[secret.token])
     with transaction.atomic():
         integration = Integration(
             **{k: fields[k] for k in INTEGRATION_FIELDS if k in fields},
@@ -122,7 +122,7 @@ def integration_update(
     """
     with transaction.atomic():
         locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        _refuse_tokens(fields, tokens=_integration_tokens(locked))
+        integration_refuse_tokens(fields, tokens=_integration_tokens(locked))
         changed = {}
         for key in INTEGRATION_FIELDS:
             if key in fields and getattr(locked, key) != fields[key]:

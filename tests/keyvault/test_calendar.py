@@ -106,7 +106,7 @@ def test_alarms_fall_at_local_midnight_of_each_threshold_across_a_dst_change(
         datetime(2026, 4, 1, 22, 0, tzinfo=UTC),
     ]
     assert "VALUE=DATE-TIME" in event.walk("VALARM")[0].to_ical().decode()
-    assert [str(a["description"]) for a in event.walk("VALARM")][0].startswith("Across DST")
+    assert str(event.walk("VALARM")[0]["description"]).startswith("Across DST")
 
 
 def test_alarms_follow_the_default_thresholds_without_an_override(

@@ -60,7 +60,7 @@ def test_metrics_without_the_right_token_are_unauthorised(
 def test_expiry_timestamps_match_the_current_credentials(
     metrics_on: None, make_credential: MakeCredential, admin_user: Any
 ) -> None:
-    acme, token = make_credential(
+    acme, _ = make_credential(
         name="Atlassian — acme",
         owner="Dana Ops",
         identity_provider="entra_id",
@@ -115,7 +115,9 @@ def test_reminders_by_status_scan_heartbeat_and_delivery_failures_match_the_data
     assert retrying[key] == 1
 
 
-def test_no_secret_reaches_the_exposition(metrics_on: None, make_credential: MakeCredential) -> None:
+def test_no_secret_reaches_the_exposition(
+    metrics_on: None, make_credential: MakeCredential
+) -> None:
     credential, token = make_credential(name="Secretive")
 
     text = Client(HTTP_AUTHORIZATION=f"Bearer {TOKEN}").get("/metrics").content.decode()

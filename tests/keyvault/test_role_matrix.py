@@ -243,6 +243,14 @@ def _calendar_feed(w: World) -> str:
     return reverse("keyvault:calendar_feed", kwargs={"token": w.extra["feed_token"]})
 
 
+def _import_file(w: World) -> dict[str, Any]:
+    """A one-row spreadsheet (metadata only) and a dry run: the admin's POST checks it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = f"name,provider,expires\nImported {new_token()[:10]},okta,2026-12-01\n".encode()
+    return {"intent": "dry_run", "file": SimpleUploadedFile("inventory.csv", data)}
+
+
 ROUTES: dict[str, Route] = {
     "login": Route(lambda w: reverse("login"), get=PUBLIC, post=PUBLIC),
     # 503 is an answer too: the reminder scan has not run in the test database.
@@ -263,6 +271,20 @@ ROUTES: dict[str, Route] = {
         get=VIEWER,
         post=VIEWER,
         ok_status={"GET": 200, "POST": 200},
+    ),
+    "keyvault:inventory_import": Route(
+        lambda w: reverse("keyvault:inventory_import"),
+        get=ADMIN,
+        post=ADMIN,
+        data=_import_file,
+        ok_status={"GET": 200, "POST": 200},
+    ),
+    "keyvault:inventory_export": Route(
+        lambda w: reverse("keyvault:inventory_export"),
+        get=VIEWER_NO,
+        post=VIEWER,
+        data=lambda w: {"format": "xlsx"},
+        ok_status={"POST": 200},
     ),
     "logout": Route(lambda w: reverse("logout"), get=SIGNED_IN_NO, post=SIGNED_IN),
     "keyvault:dashboard": Route(
