@@ -3,6 +3,8 @@ function breaks the suite rather than the next ``make bench``. No timing is judg
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.bench.figures import crypto_figure
 
 
@@ -12,3 +14,15 @@ def test_the_crypto_figure_runs_through_the_real_cipher() -> None:
     assert [name for name, _ in figure.targets] == ["crypto ratio <= 1.5x raw AESGCM"]
     assert figure.rows[0]["ops"] == 20
     assert figure.rows[0]["keyvault_us_per_op"] > 0
+
+
+def test_the_import_and_metrics_figures_run_on_small_sizes(admin_user: Any) -> None:
+    from tests.bench.feeds import import_figure, metrics_figure
+    from tests.bench.figures import NOW
+
+    imported = import_figure(rows=20, now=NOW, actor=admin_user)
+    scraped = metrics_figure(sizes=(2, 6), now=NOW)
+
+    assert imported.rows[0]["rows"] == 20 and imported.rows[0]["peak_mb"] > 0
+    assert [row["current_credentials"] for row in scraped.rows] == [2, 6]
+    assert scraped.summary["metrics_queries_identical"] is True

@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tests.bench import auditlog, data, delivery, scan, steady
+from tests.bench import auditlog, data, delivery, feeds, scan, steady
 from tests.bench.harness import Figure, measure, median_time
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -36,6 +36,8 @@ class Sizes:
     audit_integrations: int
     export: tuple[int, int]
     audit_pages: int
+    metrics: tuple[int, int] = (100, 10_000)
+    import_rows: int = 10_000
 
 
 FULL = Sizes(
@@ -55,6 +57,7 @@ QUICK = Sizes(
     audit_integrations=200,
     export=(5_000, 25_000),
     audit_pages=50_000,
+    import_rows=2_000,
 )
 
 
@@ -71,6 +74,8 @@ def run_all(*, quick: bool, progress: Callable[[str], Any] = print) -> list[Figu
 
     run("crypto", crypto_figure, ops=sizes.crypto_ops)
     run("dashboard", dashboard_figure, sizes=sizes.dashboard)
+    run("metrics", feeds.metrics_figure, sizes=sizes.metrics, now=NOW)
+    run("import", feeds.import_figure, rows=sizes.import_rows, now=NOW, actor=_admin_user())
     run("delivery", delivery.delivery_figure, count=sizes.delivery)
     run("reminder scan", scan.scan_figure, sizes=sizes.scan, now=NOW, slack_url=UNUSED_SLACK_URL)
     run("steady-state scan", steady.steady_scan_figure, size=max(sizes.scan), now=NOW)
@@ -140,18 +145,22 @@ def crypto_figure(*, ops: int) -> Figure:
     return fig
 
 
-def _admin_client() -> Any:
+def _admin_user() -> Any:
     from django.contrib.auth import get_user_model
-    from django.test import Client
 
     from keyvault.accounts.services import user_create
     from keyvault.models import Role
 
-    user = get_user_model().objects.filter(username="bench").first() or user_create(
+    return get_user_model().objects.filter(username="bench").first() or user_create(
         username="bench", password="bench-password-unused", role=Role.ADMIN
     )
+
+
+def _admin_client() -> Any:
+    from django.test import Client
+
     client = Client()
-    client.force_login(user)
+    client.force_login(_admin_user())
     return client
 
 
