@@ -25,6 +25,7 @@ from tests.alerts.outbox_helpers import WEBHOOK_SECRET, DueFactory, due_credenti
 from tests.factories import (
     ATLASSIAN_URL,
     email_channel_make,
+    metadata_only_make,
     new_token,
     run_concurrently,
     slack_channel_make,
@@ -422,3 +423,19 @@ def test_webhook_digest_is_signed_and_lists_every_item_without_secrets(
         "vendor_rejected": 0,
     }
     assert token not in request.text and ATLASSIAN_URL not in request.text
+
+
+def test_a_metadata_only_key_is_listed_without_a_hint(
+    admin_user: Any, no_channels: None, slack: SlackStub
+) -> None:
+    metadata_only_make(actor=admin_user, name="Imported key", expires_on="2026-03-12")
+    channel = slack_digest_channel(slack)
+    digest = Digest.objects.create(
+        channel=channel, week=MONDAY, due_at=MONDAY_NINE, created_at=MONDAY_NINE
+    )
+    content = digest_content(channel=channel, now=MONDAY_NINE)
+
+    note = messages.digest_notification(digest=digest, content=content, now=MONDAY_NINE)
+
+    assert "- Imported key: expires in" in note.text
+    assert "····" not in note.text + note.html + json.dumps(note.slack_blocks)
