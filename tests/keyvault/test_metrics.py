@@ -139,3 +139,15 @@ def test_the_scrape_runs_the_same_queries_for_one_or_many_credentials(
         client.get("/metrics")
 
     assert len(one) == len(many)
+
+
+def test_label_values_with_quotes_and_backslashes_read_back_unchanged(
+    metrics_on: None, make_credential: MakeCredential
+) -> None:
+    name = 'Acme "prod" \\ eu'
+    make_credential(name=name, owner='Ops "A" team')
+
+    families = _scrape()
+
+    (sample,) = families["keyvault_credential_expiration_timestamp_seconds"].samples
+    assert (sample.labels["integration"], sample.labels["owner"]) == (name, 'Ops "A" team')
