@@ -7,8 +7,9 @@ integration with its sealed credential, a row without one an integration whose c
 is **metadata only** (no secret stored here), tracked and reminded like the rest. Across rows:
 a name or a token may appear once in the file and must not exist yet.
 
-A token in the file is a secret: no outcome, message or audit detail holds one, and a cell that
-looks like a key where free text belongs is refused without being shown.
+A token in the file is a secret: no outcome, message or audit detail holds one, a cell that
+looks like a key where free text belongs is refused without being shown, and the functions that
+hold plaintext hide their locals from error reports (``sensitive_variables``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 
 from keyvault.audit.chain import audit_append
 from keyvault.inventory.columns import HEADER_OF
@@ -106,6 +109,7 @@ class ImportRowForm(IntegrationForm):
         self.issued_at: datetime | None = None
         self.expires_at: datetime | None = None
 
+    @method_decorator(sensitive_variables())
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         provider = cleaned.get("provider")
@@ -207,6 +211,7 @@ class ImportPlan:
         return sum(1 for row in self.rows if row.ok and not row.metadata_only)
 
 
+@sensitive_variables()
 def _outcome(raw: RawRow, *, now: datetime) -> RowOutcome:
     form = ImportRowForm(raw.values, now=now)
     valid = form.is_valid()
@@ -281,6 +286,7 @@ class ImportRefused(Exception):
         self.plan = plan
 
 
+@sensitive_variables()
 def integrations_import(
     *, table: Table, actor: Any, now: datetime, ip: str | None = None
 ) -> ImportPlan:
