@@ -227,17 +227,14 @@ LOGGING = {
 KEYVAULT_DUE_SOON_DAYS = env.int("KEYVAULT_DUE_SOON_DAYS", default=30)
 KEYVAULT_TOKEN_MAX_BYTES = 4096
 KEYVAULT_ROTATION_GRACE_DAYS = env.int("KEYVAULT_ROTATION_GRACE_DAYS", default=7)
-# Bearer token for machine readers of operational detail (``/metrics``, ``/healthz`` details).
-# Empty: ``/metrics`` is off and only signed-in admins and auditors see the health details.
 KEYVAULT_METRICS_TOKEN = env.str("KEYVAULT_METRICS_TOKEN", default="")
 # Live checks (keyvault.vault.guarded_http; beat runs them every INTERVAL, daily by default).
 KEYVAULT_CHECK_ALLOW_LOOPBACK = env.bool("KEYVAULT_CHECK_ALLOW_LOOPBACK", default=False)
 KEYVAULT_CHECK_CA_FILE = env.str("KEYVAULT_CHECK_CA_FILE", default="")
 KEYVAULT_CHECK_TIMEOUT_SECONDS = env.float("KEYVAULT_CHECK_TIMEOUT_SECONDS", default=10)
 KEYVAULT_CHECK_INTERVAL_SECONDS = env.int("KEYVAULT_CHECK_INTERVAL_SECONDS", default=86400)
-# Spreadsheet import: the largest upload read (in memory, never written to disk) and row count.
 KEYVAULT_IMPORT_MAX_BYTES = env.int("KEYVAULT_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
-KEYVAULT_IMPORT_MAX_ROWS = env.int("KEYVAULT_IMPORT_MAX_ROWS", default=20_000)
+KEYVAULT_IMPORT_MAX_ROWS = env.int("KEYVAULT_IMPORT_MAX_ROWS", default=20_000)  # read in memory
 
 
 def _checkpoint_file() -> str:

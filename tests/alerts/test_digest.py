@@ -435,7 +435,7 @@ def test_a_metadata_only_key_is_listed_without_a_hint(
     )
     content = digest_content(channel=channel, now=MONDAY_NINE)
 
-    note = messages.digest_notification(digest=digest, content=content, now=MONDAY_NINE)
+    note = digest_messages.digest_notification(digest=digest, content=content, now=MONDAY_NINE)
 
     assert "- Imported key: expires in" in note.text
     assert "····" not in note.text + note.html + json.dumps(note.slack_blocks)

@@ -72,7 +72,7 @@ def test_rotating_a_metadata_only_version_stores_the_real_key(
     imported: Credential, admin_user: Any
 ) -> None:
     token = new_token()
-    with pytest.raises(Exception, match="needs the .*base URL"):
+    with pytest.raises(Exception, match=r"needs the .*base URL"):
         rotation_secret_clean(
             credential=imported, scim_url="", token=token, expires_at=None, now=NOW
         )
