@@ -249,6 +249,10 @@ class AuditAction(models.TextChoices):
     USER_DEACTIVATED = "user.deactivated", "User deactivated"
     USER_REACTIVATED = "user.reactivated", "User reactivated"
     USER_UNLOCKED = "user.unlocked", "User unlocked"
+    API_TOKEN_CREATED = "api_token.created", "API token created"
+    API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
+    API_TOKEN_REMINDED = "api_token.reminded", "API token expiry reminder sent"
+    API_REQUEST = "api.request", "API request with a write or reveal scope"
 
 
 def audit_action_choices() -> list[tuple[str, str]]:
@@ -350,3 +354,4 @@ class AuditChainHead(models.Model):
 
 # Models kept in their room's module; imported here so the app registers them.
 from keyvault.vault.check_models import CredentialCheck  # noqa: E402, F401
+from keyvault.api.models import ApiToken  # noqa: E402, F401

@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "keyvault",
     "alerts",
 ]
@@ -222,6 +225,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- REST API (keyvault.api): bearer tokens only, JSON only, problem details for errors ---
+from keyvault.api.settings import REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: E402, F401
 
 # --- keyvault ---
 KEYVAULT_DUE_SOON_DAYS = env.int("KEYVAULT_DUE_SOON_DAYS", default=30)

@@ -12,6 +12,7 @@ from django.urls import include, path
 from alerts.health import healthz
 from keyvault.accounts import urls as accounts_urls
 from keyvault.accounts.forms import LoginForm
+from keyvault.api import urls as api_urls
 from keyvault.audit import urls as audit_urls
 from keyvault.feeds import urls as feeds_urls
 from keyvault.feeds.views import metrics
@@ -26,6 +27,7 @@ keyvault_patterns = [
     *accounts_urls.urlpatterns,
     *feeds_urls.urlpatterns,
     *inventory_urls.urlpatterns,
+    *api_urls.page_urlpatterns,
 ]
 
 urlpatterns = [
@@ -41,4 +43,5 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),  # bearer token: KEYVAULT_METRICS_TOKEN
     path("", include((keyvault_patterns, "keyvault"))),
     path("channels/", include("alerts.urls")),
+    path("api/", include((api_urls.urlpatterns, "api"))),
 ]

@@ -26,3 +26,14 @@ def test_the_import_and_metrics_figures_run_on_small_sizes(admin_user: Any) -> N
     assert imported.rows[0]["rows"] == 20 and imported.rows[0]["peak_mb"] > 0
     assert [row["current_credentials"] for row in scraped.rows] == [2, 6]
     assert scraped.summary["metrics_queries_identical"] is True
+
+
+def test_the_api_list_figure_compares_the_api_with_the_dashboard(db: object) -> None:
+    from tests.bench.api import api_list_figure
+    from tests.bench.figures import NOW
+
+    figure = api_list_figure(sizes=(3, 8), now=NOW, repeat=1)
+
+    assert [row["integrations"] for row in figure.rows] == [3, 8]
+    assert figure.rows[0]["api_queries"] == figure.rows[1]["api_queries"]
+    assert figure.targets[0][0] == "API list queries identical at both sizes"

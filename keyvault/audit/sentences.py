@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models
 
 from keyvault.accounts.sentences import USER_SENTENCES
+from keyvault.api.sentences import API_SENTENCES
 from keyvault.audit import check_sentences, delivery_sentences
 from keyvault.audit.facts import EventFacts, iso_day_text, quoted
 from keyvault.models import AuditAction, AuditEvent, Integration
@@ -268,6 +269,7 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.CREDENTIAL_CHECKED: check_sentences.credential_checked,
     AuditAction.REPLACEMENT_CHECKED: check_sentences.replacement_checked,
     **USER_SENTENCES,
+    **API_SENTENCES,
 }
 
 

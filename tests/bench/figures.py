@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tests.bench import auditlog, data, delivery, feeds, scan, steady
+from tests.bench import api, auditlog, data, delivery, feeds, scan, steady
 from tests.bench.harness import Figure, measure, median_time
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -76,6 +76,7 @@ def run_all(*, quick: bool, progress: Callable[[str], Any] = print) -> list[Figu
     run("dashboard", dashboard_figure, sizes=sizes.dashboard)
     run("metrics", feeds.metrics_figure, sizes=sizes.metrics, now=NOW)
     run("import", feeds.import_figure, rows=sizes.import_rows, now=NOW, actor=_admin_user())
+    run("API list", api.api_list_figure, sizes=sizes.dashboard, now=NOW)
     run("delivery", delivery.delivery_figure, count=sizes.delivery)
     run("reminder scan", scan.scan_figure, sizes=sizes.scan, now=NOW, slack_url=UNUSED_SLACK_URL)
     run("steady-state scan", steady.steady_scan_figure, size=max(sizes.scan), now=NOW)

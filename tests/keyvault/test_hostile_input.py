@@ -251,7 +251,14 @@ def _requests(name: str) -> Iterator[str]:
             yield method
 
 
-SWEEP = [(name, method) for name in sorted(url_names()) for method in _requests(name)]
+#: The REST API's inputs are swept from its own schema by schemathesis
+#: (``tests/api/test_schemathesis.py``); here, the pages.
+SWEEP = [
+    (name, method)
+    for name in sorted(url_names())
+    if not name.startswith("api:")
+    for method in _requests(name)
+]
 
 
 @pytest.mark.parametrize(("name", "method"), SWEEP)

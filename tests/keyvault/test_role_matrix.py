@@ -10,6 +10,9 @@ Adding a URL is one line in ``ROUTES``: how to build it, and the access level of
 * ``VIEWER``     admins and auditors (read pages)
 * ``ADMIN``      admins only (every write, every reveal)
 * ``…_NO``       the same people get through the role check, then 405 (method not offered)
+* ``TOKEN_ONLY`` the REST API: no session of any role opens it (401 problem details); who may
+                 call it with a token is the token matrix's (``tests/api/test_api_matrix.py``),
+                 whose rows (``tests/api/routes.py``) become rows here
 
 Anonymous visitors are sent to the login page for everything but ``PUBLIC``; signed-in users
 without a role, and auditors on ``ADMIN`` URLs, get 403 and leave no trace.
@@ -32,6 +35,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from keyvault.accounts.services import user_create
 from keyvault.models import AuditEvent, Credential, Integration, Role
+from tests.api.routes import API_ROUTES, ApiRoute
 from tests.factories import ATLASSIAN_URL, NOW, PASSWORD, MakeCredential, new_token
 
 
@@ -41,6 +45,7 @@ class Access:
 
     roles: frozenset[str]
     method_allowed: bool = True
+    token_only: bool = False  # refused with 401 whoever is signed in (the REST API)
 
 
 ROLES = ("anonymous", "no_role", "auditor", "admin")
@@ -53,6 +58,7 @@ VIEWER = Access(frozenset({"auditor", "admin"}))
 VIEWER_NO = Access(VIEWER.roles, method_allowed=False)
 ADMIN = Access(frozenset({"admin"}))
 ADMIN_NO = Access(ADMIN.roles, method_allowed=False)
+TOKEN_ONLY = Access(frozenset(), token_only=True)
 
 
 @dataclass
@@ -166,6 +172,24 @@ def _channel_new(w: World) -> dict[str, str]:
 
 def _rotate(w: World) -> dict[str, str]:
     return {"credential": str(w.credential.pk), "token": new_token(), "reason": "matrix"}
+
+
+def _own_token(w: World) -> dict[str, Any]:
+    """A token of the fixture's admin (``alice``)."""
+    from django.contrib.auth import get_user_model
+
+    from keyvault.api.tokens import api_token_create
+
+    if "api_token" not in w.extra:
+        w.extra["api_token"], _ = api_token_create(
+            user=get_user_model().objects.get(username="alice"),
+            name="matrix",
+            scopes=["read"],
+            expires_at=None,
+            actor=None,
+            now=NOW,
+        )
+    return {"token_id": w.extra["api_token"].pk}
 
 
 def _revoked(w: World) -> str:
@@ -488,7 +512,35 @@ ROUTES: dict[str, Route] = {
         post=ADMIN,
         ok_status={"POST": 302},
     ),
+    "keyvault:api_tokens": Route(
+        lambda w: reverse("keyvault:api_tokens"),
+        get=VIEWER,
+        post=VIEWER,
+        data=lambda w: {"name": f"matrix {new_token()[:6]}", "scopes": "read", "days": "30"},
+        ok_status={"GET": 200, "POST": 200},
+    ),
+    "keyvault:api_token_revoke": Route(
+        lambda w: reverse("keyvault:api_token_revoke", kwargs=_own_token(w)),
+        get=VIEWER_NO,
+        post=VIEWER,
+        # The token is the admin's: she revokes it (302); the auditor passes the role check
+        # and is told there is no such token of hers (404).
+        ok_status={"POST": (302, 404)},
+    ),
 }
+
+
+def _api_row(route: ApiRoute) -> Route:
+    """A row of the token matrix as sessions see it: the schema and docs are public, the rest
+    answers 401 to every session (a signed-in browser is no API client)."""
+    if route.not_found:
+        return Route(route.url, get=PUBLIC, post=PUBLIC, ok_status={"GET": 404, "POST": 404})
+    if route.public:
+        return Route(route.url, get=PUBLIC, post=PUBLIC_NO)
+    return Route(route.url, get=TOKEN_ONLY, post=TOKEN_ONLY)  # type: ignore[arg-type]
+
+
+ROUTES.update({name: _api_row(route) for name, route in API_ROUTES.items()})
 
 
 def _walk(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, str | None]]:
@@ -543,6 +595,8 @@ def client_for(role: str) -> Client:
 
 
 def expected_outcome(access: Access, role: str) -> str:
+    if access.token_only:
+        return "unauthorized"
     if role not in access.roles:
         return "login" if role == "anonymous" else "forbidden"
     return "ok" if access.method_allowed else "not_allowed"
@@ -553,6 +607,8 @@ def outcome_of(response: Any, ok_status: int | tuple[int, ...] | None) -> str:
         expected = ok_status if isinstance(ok_status, tuple) else (ok_status,)
         if response.status_code in expected:
             return "ok"
+    if response.status_code == 401 and response["Content-Type"] == "application/problem+json":
+        return "unauthorized"
     if response.status_code == 403:
         return "forbidden"
     if response.status_code == 405:
@@ -588,7 +644,7 @@ def test_role_matrix(world: World, name: str, method: str, role: str) -> None:
 
     ok_status = route.ok_status.get(method) if expected == "ok" else None
     assert outcome_of(response, ok_status) == expected, (name, method, role, response.status_code)
-    if expected in ("login", "forbidden"):
+    if expected in ("login", "forbidden", "unauthorized"):
         after = (
             Integration.objects.count(),
             Credential.objects.count(),
