@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 
 def new_key_b64() -> str:
     """Return 32 random bytes, base64-encoded (an AES-256 or HMAC-SHA256 key)."""
@@ -38,3 +40,13 @@ def read_or_create(path: Path, factory: Callable[[], str], *, label: str) -> str
         fh.write(factory() + "\n")
     sys.stderr.write(f"keyvault: DEBUG is on and {label} is not set; created {path} (mode 0600)\n")
     return path.read_text().strip()
+
+
+def path_or_refuse(value: str, *, dev_default: Path | None, refusal: str) -> str:
+    """``value`` when set; else ``dev_default`` (given in DEBUG only); else
+    ``ImproperlyConfigured(refusal)``: a path that is a decision has no silent default."""
+    if value.strip():
+        return value.strip()
+    if dev_default is not None:
+        return str(dev_default)
+    raise ImproperlyConfigured(refusal)

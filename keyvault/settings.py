@@ -15,6 +15,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from keyvault import devkeys
+from keyvault.api import settings as api_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -59,9 +60,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
-    "rest_framework",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
+    *api_settings.APPS,
     "keyvault",
     "alerts",
 ]
@@ -226,8 +225,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- REST API (keyvault.api): bearer tokens only, JSON only, problem details for errors ---
-from keyvault.api.settings import REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: E402, F401
+vars().update(api_settings.DJANGO_SETTINGS)  # REST_FRAMEWORK, SPECTACULAR_SETTINGS
 
 # --- keyvault ---
 KEYVAULT_DUE_SOON_DAYS = env.int("KEYVAULT_DUE_SOON_DAYS", default=30)
@@ -243,22 +241,15 @@ KEYVAULT_IMPORT_MAX_BYTES = env.int("KEYVAULT_IMPORT_MAX_BYTES", default=10 * 10
 KEYVAULT_IMPORT_MAX_ROWS = env.int("KEYVAULT_IMPORT_MAX_ROWS", default=20_000)  # read in memory
 
 
-def _checkpoint_file() -> str:
-    # Not a secret, but where the log's anchor lives is a decision (another host, append-only
-    # storage), so there is no silent default outside DEBUG.
-    value = env.str("KEYVAULT_AUDIT_CHECKPOINT_FILE", default="").strip()
-    if value:
-        return value
-    if DEBUG:
-        return str(VAR_DIR / "audit-checkpoints.jsonl")
-    raise ImproperlyConfigured(
-        "KEYVAULT_AUDIT_CHECKPOINT_FILE is not set. It is required when DEBUG is off: a file "
-        "off the database host, on append-only storage; see README.md, Audit log integrity."
-    )
-
-
-# Signed audit checkpoints: appended to this file after every N-th audit event and by beat.
-KEYVAULT_AUDIT_CHECKPOINT_FILE = _checkpoint_file()
+# Signed audit checkpoints: appended to this file after every N-th audit event and by beat. Not
+# a secret, but where the log's anchor lives is a decision (another host, append-only storage),
+# so there is no silent default outside DEBUG.
+KEYVAULT_AUDIT_CHECKPOINT_FILE = devkeys.path_or_refuse(
+    env.str("KEYVAULT_AUDIT_CHECKPOINT_FILE", default=""),
+    dev_default=VAR_DIR / "audit-checkpoints.jsonl" if DEBUG else None,
+    refusal="KEYVAULT_AUDIT_CHECKPOINT_FILE is not set. It is required when DEBUG is off: a file "
+    "off the database host, on append-only storage; see README.md, Audit log integrity.",
+)
 KEYVAULT_AUDIT_CHECKPOINT_EVERY = env.int("KEYVAULT_AUDIT_CHECKPOINT_EVERY", default=1000)
 if KEYVAULT_AUDIT_CHECKPOINT_EVERY < 1:
     raise ImproperlyConfigured("KEYVAULT_AUDIT_CHECKPOINT_EVERY must be at least 1 (events)")
@@ -396,6 +387,7 @@ CELERY_BEAT_SCHEDULE["keyvault-check-credentials"] = {
     "task": "keyvault.tasks.check_credentials",
     "schedule": timedelta(seconds=KEYVAULT_CHECK_INTERVAL_SECONDS),
 }
+CELERY_BEAT_SCHEDULE.update(api_settings.BEAT_SCHEDULE)  # API tokens' expiry reminders
 # A signed audit checkpoint at least this often, however few events there were: it bounds how
 # much of the log is protected by the hash chain alone. A late run is dropped (the next one
 # signs the same, newer head).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from keyvault.api.reminders import api_tokens_remind
 from keyvault.audit.checkpoints import audit_checkpoint_write
 from keyvault.rotation.services import credentials_destroy_expired_grace
 from keyvault.vault.check_selectors import credentials_to_check
@@ -46,3 +47,9 @@ def check_credential(credential_id: str) -> str:
     except LiveCheckUnavailable:
         return ""
     return str(check.status)
+
+
+@shared_task(name="keyvault.tasks.remind_api_token_expiry")
+def remind_api_token_expiry() -> int:
+    """Email the owners of API tokens that cross a reminder threshold; returns how many."""
+    return api_tokens_remind(now=timezone.now())
