@@ -26,6 +26,7 @@ from keyvault.api.models import ApiToken
 from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction
 from keyvault.vault.expiry import days_left
+from keyvault.web.dates import moment_text
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def api_token_remind(*, token: ApiToken, threshold: int, now: datetime) -> bool:
     context = {
         "token": token,
         "days": days,
+        "expires": moment_text(token.expires_at, zone=True),
         "tokens_url": f"{settings.SITE_URL}{reverse('keyvault:api_tokens')}",
     }
     subject = render_to_string("keyvault/messages/api_token_subject.txt", context).strip()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from keyvault.audit.facts import EventFacts
+from keyvault.audit.facts import EventFacts, iso_day_text
 from keyvault.models import AuditAction
 
 
@@ -24,8 +24,8 @@ def _token_created(f: EventFacts) -> str:
     scopes = f.details.get("scopes")
     if isinstance(scopes, list) and scopes:
         sentence += f" with scopes {', '.join(str(s) for s in scopes)}"
-    expires = f.text("expires_at")[:10]
-    return sentence + (f", valid until {expires}" if expires else "")
+    expires = f.text("expires_at")
+    return sentence + (f", valid until {iso_day_text(expires)}" if expires else "")
 
 
 def _token_revoked(f: EventFacts) -> str:
