@@ -263,3 +263,46 @@ def test_a_session_does_not_open_the_api(admin_client: Client, integration: Inte
         ).status_code
         == 401
     )
+
+
+def test_deactivating_a_user_on_the_users_page_stops_their_tokens(
+    make_token: MakeToken, auditor_user: Any, admin_user: Any
+) -> None:
+    from keyvault.accounts.services import user_deactivate, user_reactivate
+
+    _, raw = make_token(user=auditor_user, scopes=[Scope.READ])
+    assert bearer(raw).get(LIST).status_code == 200
+
+    assert user_deactivate(user=auditor_user, actor=admin_user, now=timezone.now())
+    assert bearer(raw).get(LIST).status_code == 401
+    assert user_reactivate(user=auditor_user, actor=admin_user, now=timezone.now())
+    assert bearer(raw).get(LIST).status_code == 200
+
+
+def test_a_role_change_narrows_a_token_at_its_next_call(
+    make_token: MakeToken, admin_user: Any, integration: Integration
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from keyvault.accounts.services import user_role_set
+    from keyvault.models import Role
+
+    other_admin = get_user_model().objects.create_user(username="bob", password="x" * 16)
+    user_role_set(user=other_admin, role=Role.ADMIN, actor=admin_user, now=timezone.now())
+    _, raw = make_token(user=other_admin, scopes=[Scope.READ, Scope.WRITE])
+    url = reverse("api:integration", kwargs={"integration_id": integration.pk})
+    assert (
+        bearer(raw).patch(url, {"owner": "a"}, content_type="application/json").status_code == 200
+    )
+
+    user_role_set(user=other_admin, role=Role.AUDITOR, actor=admin_user, now=timezone.now())
+
+    assert (
+        bearer(raw).patch(url, {"owner": "b"}, content_type="application/json").status_code == 403
+    )
+    assert bearer(raw).get(url).status_code == 200
+
+
+def test_the_account_page_links_the_token_page(auditor_client: Client) -> None:
+    page = auditor_client.get(reverse("keyvault:account")).content.decode()
+    assert reverse("keyvault:api_tokens") in page
