@@ -353,5 +353,5 @@ class AuditChainHead(models.Model):
 
 
 # Models kept in their room's module; imported here so the app registers them.
-from keyvault.vault.check_models import CredentialCheck  # noqa: E402, F401
 from keyvault.api.models import ApiToken  # noqa: E402, F401
+from keyvault.vault.check_models import CredentialCheck  # noqa: E402, F401
