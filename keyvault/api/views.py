@@ -286,15 +286,19 @@ class CredentialAddView(ApiView):
 
 
 def _target(request_data: dict[str, Any], integration_id: uuid.UUID) -> Any:
-    """The integration's current credential, or the version the request names (None when it
-    names one that is not this integration's)."""
+    """The integration's current credential, or the version the request names; None when it
+    has no current one. Raises ``ValidationError`` on ``credential`` when the request names a
+    version this integration does not have."""
     integration, current = rotation_selectors.integration_with_current(
         integration_id=integration_id
     )
     named = request_data.get("credential")
     if named is None or current is None or named == current.pk:
         return current
-    return rotation_selectors.credential_of(integration=integration, credential_id=named)
+    version = rotation_selectors.credential_of(integration=integration, credential_id=named)
+    if version is None:
+        raise ValidationError({"credential": ["This integration has no such credential."]})
+    return version
 
 
 class CredentialRotateView(ApiView):

@@ -280,3 +280,20 @@ def test_the_schema_and_docs_need_no_sign_in_and_hold_no_data(
     assert b"/static/drf_spectacular_sidecar/" in docs.content
     assert b"<script>" not in docs.content and b"<style>" not in docs.content
     assert b"http" not in docs.content.split(b"<body>")[1].replace(b"https://", b"")
+
+
+def test_rotating_a_version_of_another_integration_is_refused(
+    api: Client, make_credential: MakeCredential
+) -> None:
+    mine, _ = make_credential()
+    other, _ = make_credential()
+    rotate = reverse("api:credential_rotate", kwargs={"integration_id": mine.integration_id})
+
+    response = api.post(
+        rotate, {"credential": str(other.pk), "token": new_token()}, "application/json"
+    )
+
+    assert response.status_code == 400
+    assert "credential" in response.json()["errors"]
+    other.refresh_from_db()
+    assert other.state == CredentialState.CURRENT
