@@ -2,8 +2,8 @@
 
 A channel with ``digest_weekday`` set gets, once a week at ``digest_hour`` local time, one
 message listing what expires within ``KEYVAULT_DIGEST_WINDOW_DAYS``, what has expired, which
-rotations still wait for confirmation that the identity provider was updated, and (a section
-kept for the vendor check, empty until it exists) what a vendor rejected.
+rotations still wait for confirmation that the identity provider was updated, and which keys
+their vendor rejected at the last live check.
 
 Exactly once per channel and week: the scan inserts a ``Digest`` outbox row whose unique key
 is (channel, week); delivery claims it with the reminders' conditional UPDATE, sends outside
@@ -39,6 +39,7 @@ from alerts.outcomes import (
 )
 from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
 from keyvault.models import AuditAction, Credential, CredentialState, Rotation
+from keyvault.vault.check_models import CheckStatus
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,9 @@ class DigestContent:
 
 def digest_content(*, channel: Channel, now: datetime) -> DigestContent:
     """What ``channel``'s digest lists at ``now``: its integrations' (every integration for a
-    default channel) current credentials expiring within the window or expired, and their
-    rotations not yet confirmed in the identity provider. Three queries."""
+    default channel) current credentials expiring within the window or expired, their
+    rotations not yet confirmed in the identity provider, and the keys their vendor rejected.
+    Four queries."""
     window = settings.KEYVAULT_DIGEST_WINDOW_DAYS
     in_scope = Q() if channel.is_default else Q(integration__channels=channel)
     credentials = (
@@ -116,10 +118,26 @@ def digest_content(*, channel: Channel, now: datetime) -> DigestContent:
 
 
 def digest_vendor_rejections(*, channel: Channel, now: datetime) -> list[dict[str, Any]]:
-    """Credentials of the channel's integrations that their vendor rejected at the last live
-    check. The hook for the vendor check (``credential_check``): keyvault records no check
-    results yet, so the list is empty and the digest says so."""
-    return []
+    """Current credentials of the channel's integrations that their vendor rejected at the
+    last live check, longest rejected first. One query."""
+    in_scope = Q() if channel.is_default else Q(integration__channels=channel)
+    rejected = (
+        Credential.objects.filter(
+            in_scope, state=CredentialState.CURRENT, check_status=CheckStatus.REJECTED
+        )
+        .select_related("integration")
+        .order_by("checked_at", "integration__name")
+    )
+    return [
+        {
+            "name": credential.integration.name,
+            "hint": credential.hint,
+            "phrase": "rejected at the live check of "
+            + (local_day(credential.checked_at) if credential.checked_at else "an unknown day"),
+            "rotate_url": rotate_url(credential.integration),
+        }
+        for credential in rejected
+    ]
 
 
 # --- the digest scan --------------------------------------------------------------------------

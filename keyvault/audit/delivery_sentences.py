@@ -72,6 +72,7 @@ def digest_sent(f: EventFacts) -> str:
             ("expiring", "expiring"),
             ("expired", "expired"),
             ("idp_unconfirmed", "awaiting IdP confirmation"),
+            ("vendor_rejected", "rejected by the vendor"),
         )
         if isinstance(f.details.get(key), int)
     ]

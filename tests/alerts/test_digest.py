@@ -19,8 +19,9 @@ from alerts.delivery import Outcome
 from alerts.digest import digest_content, digest_deliver, digests_scan
 from alerts.models import Channel, ChannelKind, Digest, ReminderStatus, Weekday
 from keyvault.audit.sentences import event_sentence
-from keyvault.models import AuditAction, AuditEvent, CredentialState
+from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState
 from keyvault.rotation.services import credential_rotate, rotation_secret_clean
+from keyvault.vault.check_models import CheckStatus
 from tests.alerts.outbox_helpers import WEBHOOK_SECRET, DueFactory, due_credential, no_channels
 from tests.factories import (
     ATLASSIAN_URL,
@@ -78,6 +79,10 @@ def test_digest_lists_what_expires_within_sixty_days_what_expired_and_what_await
     revoked, _ = due_credential(days=5, name="Revoked", now=MONDAY_NINE)
     revoked.state = CredentialState.REVOKED
     revoked.save(update_fields=["state"])
+    rejected, _ = due_credential(days=200, name="Rejected by Atlassian", now=MONDAY_NINE)
+    Credential.objects.filter(pk=rejected.pk).update(
+        check_status=CheckStatus.REJECTED, checked_at=MONDAY_NINE - timedelta(days=1)
+    )
     for name, confirmed in (("Rotated, IdP unconfirmed", False), ("Rotated, IdP done", True)):
         old, _ = due_credential(days=20, name=name, now=MONDAY_NINE - timedelta(days=3))
         secret = rotation_secret_clean(
@@ -100,8 +105,10 @@ def test_digest_lists_what_expires_within_sixty_days_what_expired_and_what_await
     assert content.expired[0]["phrase"] == "expired 3 days ago"
     assert names(content.idp_unconfirmed) == ["Rotated, IdP unconfirmed"]
     assert content.idp_unconfirmed[0]["rotated_by"] == admin_user.username
-    assert content.vendor_rejected == []
-    assert len(queries.captured_queries) == 2
+    assert [(i["name"], i["phrase"]) for i in content.vendor_rejected] == [
+        ("Rejected by Atlassian", "rejected at the live check of 1 Mar 2026")
+    ]
+    assert len(queries.captured_queries) == 3
 
 
 def test_a_linked_channel_digest_covers_only_its_integrations(
@@ -282,7 +289,7 @@ def test_slack_digest_is_delivered_recorded_and_audited(
     assert event.details["expiring"] == 1 and event.details["expired"] == 1
     assert event_sentence(event) == (
         "reminders sent the weekly digest for the week of 2 Mar 2026 to #it-ops "
-        "(1 expiring, 1 expired, 0 awaiting IdP confirmation)"
+        "(1 expiring, 1 expired, 0 awaiting IdP confirmation, 0 rejected by the vendor)"
     )
 
 
