@@ -215,6 +215,9 @@ def _empty(tables: list[str]) -> None:
         if connection.vendor == "postgresql":
             # TRUNCATE fires no row trigger: the audit table's append-only trigger stays in
             # force for everything else.
+            # Deferred constraint checks still pending from this transaction's inserts would
+            # make TRUNCATE refuse ("pending trigger events"): run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("TRUNCATE " + ", ".join(tables) + " CASCADE")
         else:
             for table in tables:
