@@ -319,3 +319,18 @@ def test_the_dry_run_plan_holds_no_secret_in_its_text(admin_user: Any) -> None:
     assert plan.ok
     text = repr(plan)
     assert not any(token in text for token in tokens)
+
+
+def test_an_import_without_the_csrf_token_is_refused_and_writes_nothing(admin_user: Any) -> None:
+    # The view swaps the upload handlers, so it checks CSRF itself after that (csrf_protect).
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    rows, _ = _good_rows()
+    before = _counts()
+
+    response = client.post(
+        URL, {"intent": "import", "checked": "0" * 64, "file": upload(csv_bytes(rows))}
+    )
+
+    assert response.status_code == 403
+    assert _counts() == before
