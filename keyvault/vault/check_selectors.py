@@ -16,11 +16,13 @@ CHECK_HISTORY_SIZE = 10
 
 
 def credentials_to_check(*, integration_id: uuid.UUID | None = None) -> QuerySet[Credential]:
-    """Current credentials that still hold a secret and whose provider has a live check
-    (of one integration when ``integration_id`` is given), oldest check first."""
+    """Current credentials that hold a secret (not metadata-only, not destroyed) and whose
+    provider has a live check (of one integration when ``integration_id`` is given), oldest
+    check first."""
     qs = Credential.objects.select_related("integration").filter(
         state=CredentialState.CURRENT,
         destroyed_at__isnull=True,
+        secret_stored=True,
         integration__provider__in=SCIM_CHECK_PROVIDERS,
     )
     if integration_id is not None:

@@ -28,6 +28,8 @@ from keyvault.models import AuditAction, Credential, CredentialState
 from keyvault.vault import live_check
 from keyvault.vault.check_models import CheckStatus, CredentialCheck
 
+NOT_STORED = "This key's secret is not stored in keyvault (metadata only); nothing to check."
+
 
 class LiveCheckUnavailable(Exception):
     """This key cannot be checked; the message says why in words."""
@@ -49,6 +51,8 @@ def _person(actor: Any) -> Any:
 def _stored_secret(credential: Credential) -> tuple[str, str]:
     if not live_check.live_check_available(credential.integration.provider):
         raise LiveCheckUnavailable(live_check.NO_LIVE_CHECK)
+    if not credential.secret_stored:
+        raise LiveCheckUnavailable(NOT_STORED)
     if credential.is_destroyed or not credential.token_ciphertext:
         raise LiveCheckUnavailable(
             "This version's secret was destroyed; there is nothing to check."

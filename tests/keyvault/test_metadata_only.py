@@ -22,6 +22,9 @@ from keyvault.rotation.services import (
     credentials_destroy_expired_grace,
     rotation_secret_clean,
 )
+from keyvault.vault.check_models import CredentialCheck
+from keyvault.vault.check_selectors import credentials_to_check
+from keyvault.vault.checks import NOT_STORED, LiveCheckUnavailable, credential_check
 from keyvault.vault.services import RevealError, credential_reveal
 from tests.factories import ATLASSIAN_URL, NOW, email_channel_make, metadata_only_make, new_token
 
@@ -139,3 +142,20 @@ def test_it_is_in_the_calendar_feed(imported: Credential, admin_user: Any) -> No
     (event,) = Calendar.from_ical(body).walk("VEVENT")
 
     assert "metadata only" in str(event["description"])
+
+
+def test_the_live_check_says_the_secret_is_not_stored_and_the_daily_check_passes_over_it(
+    imported: Credential, admin_user: Any, admin_client: Client
+) -> None:
+    with pytest.raises(LiveCheckUnavailable) as refused:
+        credential_check(credential=imported, actor=admin_user, now=NOW)
+    assert str(refused.value) == NOT_STORED
+    assert imported.pk not in set(credentials_to_check().values_list("pk", flat=True))
+    assert not CredentialCheck.objects.exists()
+
+    detail = admin_client.get(
+        reverse("keyvault:integration_detail", kwargs={"integration_id": imported.integration_id})
+    ).content.decode()
+    check_url = reverse("keyvault:credential_check", args=[imported.integration_id])
+    assert "so keyvault cannot check it with the vendor" in detail
+    assert f'action="{check_url}"' not in detail

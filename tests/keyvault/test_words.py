@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +47,21 @@ def test_a_day_is_the_local_day_of_the_instant() -> None:
     assert day_text(late_utc) == "9 Mar 2026"
     assert moment_text(late_utc, zone=True) == "9 Mar 2026, 09:00 NZDT"
     assert late_utc.astimezone(ZoneInfo("Pacific/Auckland")).day == 9
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def test_templates_format_dates_only_through_the_day_and_moment_filters() -> None:
+    """A ``|date`` with a format of its own would write a second date style; machine-readable
+    ``datetime`` attributes (``|date:'c'``) are the one exception."""
+    own_formats = [
+        f"{path.relative_to(TEMPLATES)}: {match}"
+        for path in sorted(TEMPLATES.rglob("*.html"))
+        for match in re.findall(r"\|date:(['\"][^'\"]*['\"])", path.read_text())
+        if match.strip("'\"") != "c"
+    ]
+    assert own_formats == []
 
 
 def test_pages_write_dates_in_the_one_format(
