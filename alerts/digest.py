@@ -38,7 +38,8 @@ from alerts.outcomes import (
     outbox_mark_sent,
 )
 from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
-from keyvault.models import AuditAction, Credential, CredentialState, Rotation
+from keyvault.models import AuditAction, Credential, CredentialState
+from keyvault.rotation.idp import idp_not_updated_q
 from keyvault.vault.check_models import CheckStatus
 
 logger = logging.getLogger(__name__)
@@ -96,21 +97,20 @@ def digest_content(*, channel: Channel, now: datetime) -> DigestContent:
             "rotate_url": rotate_url(integration),
         }
         (content.expired if due.expired else content.expiring).append(item)
-    rotations = (
-        Rotation.objects.filter(
-            in_scope, idp_updated=False, new_credential__state=CredentialState.CURRENT
-        )
-        .select_related("integration", "rotated_by")
-        .order_by("rotated_at")
+    pending = (
+        Credential.objects.filter(in_scope, idp_not_updated_q(), rotated_from__isnull=False)
+        .select_related("integration", "rotated_from__rotated_by")
+        .order_by("rotated_from__rotated_at", "integration__name")
     )
-    for rotation in rotations:
+    for credential in pending:
+        rotation, integration = credential.rotated_from, credential.integration
         content.idp_unconfirmed.append(
             {
-                "name": rotation.integration.name,
-                "identity_provider": rotation.integration.get_identity_provider_display(),
+                "name": integration.name,
+                "identity_provider": integration.get_identity_provider_display(),
                 "rotated_date": local_day(rotation.rotated_at),
                 "rotated_by": rotation.rotated_by.get_username() if rotation.rotated_by else "",
-                "integration_url": integration_url(rotation.integration),
+                "integration_url": integration_url(integration),
             }
         )
     content.vendor_rejected.extend(digest_vendor_rejections(channel=channel, now=now))

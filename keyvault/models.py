@@ -135,6 +135,11 @@ class Credential(EncryptedFieldsMixin, models.Model):
         help_text="What the vendor said at the last live check; empty when never checked",
     )
     checked_at = models.DateTimeField(null=True, blank=True)
+    idp_pending = models.BooleanField(
+        default=False,
+        help_text="Rotated in with “not yet” put into the identity provider, and not confirmed "
+        "since; cleared by confirming, rotating again or revoking",
+    )
 
     class Meta:
         ordering = ["-issued_at"]
@@ -189,7 +194,12 @@ class Rotation(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=500, blank=True)
-    idp_updated = models.BooleanField(default=False, help_text="Identity provider was updated")
+    idp_updated = models.BooleanField(
+        default=False, help_text="Identity provider was updated (as said at the rotation)"
+    )
+    idp_confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the identity provider update was confirmed later"
+    )
     lead_time_days = models.IntegerField(
         help_text="Days before the old credential's expiry; negative when rotated late"
     )
@@ -224,6 +234,7 @@ class AuditAction(models.TextChoices):
     CREDENTIAL_EDITED = "credential.edited", "Credential edited"
     CREDENTIAL_DESTROYED = "credential.destroyed", "Old credential destroyed"
     CREDENTIAL_CHECKED = "credential.checked", "Credential checked with the vendor"
+    CREDENTIAL_IDP_CONFIRMED = "credential.idp_confirmed", "Identity provider update confirmed"
     REPLACEMENT_CHECKED = "credential.replacement_checked", "Replacement key tested"
     CHANNEL_CREATED = "channel.created", "Channel created"
     CHANNEL_CHANGED = "channel.changed", "Channel changed"

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from keyvault import devkeys
 from keyvault.api import settings as api_settings
+from keyvault.rotation import settings as rotation_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -225,7 +226,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-vars().update(api_settings.DJANGO_SETTINGS)  # REST_FRAMEWORK, SPECTACULAR_SETTINGS
+vars().update(api_settings.DJANGO_SETTINGS | rotation_settings.DJANGO_SETTINGS)
 
 # --- keyvault ---
 KEYVAULT_DUE_SOON_DAYS = env.int("KEYVAULT_DUE_SOON_DAYS", default=30)
@@ -387,7 +388,7 @@ CELERY_BEAT_SCHEDULE["keyvault-check-credentials"] = {
     "task": "keyvault.tasks.check_credentials",
     "schedule": timedelta(seconds=KEYVAULT_CHECK_INTERVAL_SECONDS),
 }
-CELERY_BEAT_SCHEDULE.update(api_settings.BEAT_SCHEDULE)  # API tokens' expiry reminders
+CELERY_BEAT_SCHEDULE.update(api_settings.BEAT_SCHEDULE | rotation_settings.BEAT_SCHEDULE)
 # A signed audit checkpoint at least this often, however few events there were: it bounds how
 # much of the log is protected by the hash chain alone. A late run is dropped (the next one
 # signs the same, newer head).

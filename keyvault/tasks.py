@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from keyvault.api.reminders import api_tokens_remind
 from keyvault.audit.checkpoints import audit_checkpoint_write
+from keyvault.rotation.idp import idp_reminders_raise
 from keyvault.rotation.services import credentials_destroy_expired_grace
 from keyvault.vault.check_selectors import credentials_to_check
 from keyvault.vault.checks import LiveCheckUnavailable, credential_check
@@ -53,3 +54,10 @@ def check_credential(credential_id: str) -> str:
 def remind_api_token_expiry() -> int:
     """Email the owners of API tokens that cross a reminder threshold; returns how many."""
     return api_tokens_remind(now=timezone.now())
+
+
+@shared_task(name="keyvault.tasks.remind_idp_not_updated")
+def remind_idp_not_updated() -> int:
+    """Remind the channels of keys rotated in a day ago with "not yet" put into the identity
+    provider; returns how many notices were raised."""
+    return idp_reminders_raise(now=timezone.now())

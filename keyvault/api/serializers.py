@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from alerts.models import ReminderStatus
 from keyvault.models import CredentialState, Integration
+from keyvault.rotation.idp import IDP_CHOICES
 from keyvault.vault.expiry import Status
 from keyvault.vault.forms import NOTES_MAX_LENGTH
 from keyvault.vault.providers import IdentityProvider, ProviderKind
@@ -146,7 +147,12 @@ class RotateSerializer(SecretSerializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=500, validators=_MULTILINE
     )
-    idp_updated = serializers.BooleanField(required=False, default=False)
+    idp_updated = serializers.ChoiceField(
+        choices=IDP_CHOICES,
+        help_text="Is the new key in the identity provider? Required: “yes”, or “not_yet” "
+        "(the integration then shows “IdP not updated” and its channels are reminded the "
+        "next day, until someone confirms it).",
+    )
 
 
 class RevokeSerializer(serializers.Serializer):

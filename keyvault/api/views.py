@@ -33,6 +33,7 @@ from keyvault.api.problems import PROBLEM_CONTENT_TYPE, problem_response
 from keyvault.api.tokens import api_request_record
 from keyvault.rotation import selectors as rotation_selectors
 from keyvault.rotation import services as rotation_services
+from keyvault.rotation.idp import idp_answer
 from keyvault.vault import credentials, services
 from keyvault.vault import selectors as vault_selectors
 from keyvault.vault.providers import IdentityProvider, ProviderKind
@@ -332,7 +333,7 @@ class CredentialRotateView(ApiView):
             actor=request.user,
             now=self.now,
             reason=data.get("reason", ""),
-            idp_updated=data.get("idp_updated", False),
+            idp_updated=idp_answer(data["idp_updated"]),
             ip=self.ip(),
         )
         return Response(s.RotationSerializer(rotation).data, status=201)

@@ -76,7 +76,8 @@ COLUMNS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
     ("days_lapsed", "lapse", lapsed_days),
     ("lead_time_days", "rotated_to__lead_time_days", _as_is),
     ("replaced_by_hint", "rotated_to__new_credential__hint", _text),
-    ("idp_updated", "rotated_to__idp_updated", _yes_no),
+    ("idp_updated", "rotated_to__idp_updated", _yes_no),  # as answered at the rotation
+    ("idp_confirmed_at", "rotated_to__idp_confirmed_at", _utc),  # "not yet", confirmed later
     ("rotation_reason", "rotated_to__reason", _text),
     ("revoke_reason", "revoke_reason", _text),
 )

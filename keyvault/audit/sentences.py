@@ -19,6 +19,7 @@ from keyvault.api.sentences import API_SENTENCES
 from keyvault.audit import check_sentences, delivery_sentences
 from keyvault.audit.facts import EventFacts, iso_day_text, quoted
 from keyvault.models import AuditAction, AuditEvent, Integration
+from keyvault.rotation.sentences import ROTATION_SENTENCES
 from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.providers import ProviderKind
 
@@ -270,6 +271,7 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.REPLACEMENT_CHECKED: check_sentences.replacement_checked,
     **USER_SENTENCES,
     **API_SENTENCES,
+    **ROTATION_SENTENCES,
 }
 
 

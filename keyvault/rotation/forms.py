@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from keyvault.models import Credential, Integration
 from keyvault.rotation import selectors, services
+from keyvault.rotation.idp import IDP_CHOICES, idp_answer
 from keyvault.vault import credentials
 from keyvault.vault.expiry import local_midnight
 from keyvault.vault.forms import (
@@ -102,7 +103,9 @@ class RotateForm(_ActsOnCurrent, _PasteForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why now, e.g. “yearly rotation” or “owner left”. Never the secret itself.",
     )
-    idp_updated = forms.BooleanField(required=False)
+    idp_updated = forms.TypedChoiceField(
+        choices=IDP_CHOICES, coerce=idp_answer, widget=forms.RadioSelect, required=True
+    )
 
     def __init__(self, *args: Any, credential: Credential, now: datetime, **kwargs: Any) -> None:
         super().__init__(
@@ -115,8 +118,15 @@ class RotateForm(_ActsOnCurrent, _PasteForm):
                 "has one."
             )
         idp = self.integration.get_identity_provider_display()
-        self.fields["idp_updated"].label = f"I have put the new token into {idp}"
-        self.fields["idp_updated"].help_text = "Recorded with the rotation."
+        field = self.fields["idp_updated"]
+        field.label = f"Is the new key in {idp}?"
+        field.help_text = (
+            "“Not yet” shows “IdP not updated” on the dashboard until someone confirms it, and "
+            "reminds the integration's channels the next day."
+        )
+        field.error_messages["required"] = (
+            f"Say whether {idp} has the new key: choose “yes” or “not yet”."
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -172,3 +182,9 @@ class RevokeForm(_ActsOnCurrent):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Kept in the audit log, e.g. “leaked in a support ticket”.",
     )
+
+
+class IdpConfirmForm(_ActsOnCurrent):
+    """ "The identity provider now has the new key", for the version shown on the page."""
+
+    page = "integration"

@@ -69,6 +69,7 @@ def integration_history(*, integration_id: uuid.UUID) -> IntegrationHistory:
             "rotated_at",
             "reason",
             "idp_updated",
+            "idp_confirmed_at",
             "lead_time_days",
             "rotated_by",
             "rotated_by__username",
@@ -80,6 +81,8 @@ def integration_history(*, integration_id: uuid.UUID) -> IntegrationHistory:
             "new_credential__hint",
             "new_credential__secret_stored",
             "new_credential__expires_at",
+            "new_credential__state",
+            "new_credential__idp_pending",
         )
         .order_by("-rotated_at")
     )

@@ -156,10 +156,12 @@ def credential_rotate(
     """Replace the current ``credential`` with ``secret``; returns the ``Rotation``.
 
     In one transaction: the old version becomes ``superseded`` (``superseded_at = now``), the new
-    one ``current``, a ``Rotation`` records the lead time in days before the old expiry
-    (negative when late), ``CREDENTIAL_ROTATED`` is audited and ``credential_retired`` is sent
-    with the old credential. Raises ``ValidationError`` when the credential is not current any
-    more (e.g. a concurrent rotation won), the token is already stored, or the reason is bad.
+    one ``current`` (``idp_pending`` unless ``idp_updated``: "not yet" put into the identity
+    provider, see ``keyvault.rotation.idp``), a ``Rotation`` records the lead time in days
+    before the old expiry (negative when late), ``CREDENTIAL_ROTATED`` is audited and
+    ``credential_retired`` is sent with the old credential. Raises ``ValidationError`` when the
+    credential is not current any more (e.g. a concurrent rotation won), the token is already
+    stored, or the reason is bad.
     """
     reason = _reason_clean(
         reason,
@@ -172,10 +174,12 @@ def credential_rotate(
         integration = old.integration
         old.state = CredentialState.SUPERSEDED
         old.superseded_at = now
+        old.idp_pending = False  # the identity provider now waits for the new version
         # The old version leaves ``current`` before the new one arrives: the partial unique
         # constraint allows one current version per integration at every moment.
-        old.save(update_fields=["state", "superseded_at"])
+        old.save(update_fields=["state", "superseded_at", "idp_pending"])
         new = credentials.credential_build(integration=integration, secret=secret, actor=actor)
+        new.idp_pending = not idp_updated
         credentials.credential_insert(new)
         rotation = Rotation.objects.create(
             integration=integration,
@@ -231,7 +235,8 @@ def credential_revoke(
         locked.state = CredentialState.REVOKED
         locked.revoked_at = now
         locked.revoke_reason = reason
-        locked.save(update_fields=["state", "revoked_at", "revoke_reason"])
+        locked.idp_pending = False  # nothing left for the identity provider to take
+        locked.save(update_fields=["state", "revoked_at", "revoke_reason", "idp_pending"])
         audit_append(
             action=AuditAction.CREDENTIAL_REVOKED,
             now=now,

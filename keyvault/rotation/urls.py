@@ -27,6 +27,11 @@ urlpatterns = [
         name="credential_add",
     ),
     path(
+        "integrations/<uuid:integration_id>/idp-confirm/",
+        views.credential_idp_confirm,
+        name="credential_idp_confirm",
+    ),
+    path(
         "integrations/<uuid:integration_id>/history/",
         views.integration_history,
         name="integration_history",

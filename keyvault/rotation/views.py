@@ -15,9 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from keyvault.rotation import forms, selectors, services
+from keyvault.rotation import idp as idp_services
 from keyvault.vault import credentials
 from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.forms import paste_rules
@@ -150,6 +151,32 @@ def credential_add(request: HttpRequest, integration_id: uuid.UUID) -> HttpRespo
         "keyvault/credential_add.html",
         {"integration": integration, "form": form, "rules": paste_rules([integration.provider])},
     )
+
+
+@admin_required
+@require_POST
+def credential_idp_confirm(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    """Confirm that the identity provider now holds the current key ("IdP not updated" ends)."""
+    integration, current = selectors.integration_with_current(integration_id=integration_id)
+    back = redirect("keyvault:integration_detail", integration_id=integration.pk)
+    if current is None:
+        messages.info(request, "This integration has no current credential.")
+        return back
+    form = forms.IdpConfirmForm(request.POST, credential=current)
+    if not form.is_valid() or form.target is None:
+        messages.error(
+            request,
+            " ".join(str(e) for e in form.non_field_errors()) or "This form is out of date.",
+        )
+        return back
+    idp = integration.get_identity_provider_display()
+    if idp_services.credential_idp_confirm(
+        actor=request.user, credential=form.target, now=timezone.now(), ip=client_ip(request)
+    ):
+        messages.success(request, f"Confirmed: {idp} has the key ····{form.target.hint}.")
+    else:
+        messages.info(request, f"Nothing to confirm: {idp} was already marked as updated.")
+    return back
 
 
 @viewer_required

@@ -39,6 +39,7 @@ CREDENTIAL_COLUMNS = (
     "destroyed_at",
     "check_status",
     "checked_at",
+    "idp_pending",
 )
 
 

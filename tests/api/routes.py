@@ -110,7 +110,7 @@ API_ROUTES: dict[str, ApiRoute] = {
     "api:credential_rotate": ApiRoute(
         lambda w: reverse("api:credential_rotate", kwargs=_integration(w)),
         scopes={"POST": Scope.WRITE},
-        bodies={"POST": lambda w: {"token": new_token(), "reason": "matrix"}},
+        bodies={"POST": lambda w: {"token": new_token(), "reason": "matrix", "idp_updated": "yes"}},
         ok_status={"POST": 201},
     ),
     "api:credential_revoke": ApiRoute(

@@ -169,19 +169,26 @@ def test_rotate_then_revoke_then_add(api: Client, make_credential: MakeCredentia
     revoke = reverse("api:credential_revoke", kwargs={"integration_id": integration_id})
     add = reverse("api:credential_add", kwargs={"integration_id": integration_id})
 
-    rotated = api.post(rotate, {"token": new_token(), "reason": "yearly"}, "application/json")
+    rotated = api.post(
+        rotate, {"token": new_token(), "reason": "yearly", "idp_updated": "yes"}, "application/json"
+    )
     assert rotated.status_code == 201
     assert rotated.json()["old_credential"] == str(old.pk)
     old.refresh_from_db()
     assert old.state == CredentialState.SUPERSEDED
-    stale = api.post(rotate, {"credential": str(old.pk), "token": new_token()}, "application/json")
+    stale = api.post(
+        rotate,
+        {"credential": str(old.pk), "token": new_token(), "idp_updated": "yes"},
+        "application/json",
+    )
     assert stale.status_code == 400
     assert api.post(add, {"token": new_token()}, "application/json").status_code == 409
 
     assert api.post(revoke, {}, "application/json").status_code == 400
     revoked = api.post(revoke, {"reason": "leaked"}, "application/json")
     assert revoked.json()["state"] == CredentialState.REVOKED
-    assert api.post(rotate, {"token": new_token()}, "application/json").status_code == 409
+    again = {"token": new_token(), "idp_updated": "not_yet"}
+    assert api.post(rotate, again, "application/json").status_code == 409
 
     added = api.post(add, {"scim_url": ATLASSIAN_URL, "token": new_token()}, "application/json")
     assert added.status_code == 201
@@ -290,10 +297,32 @@ def test_rotating_a_version_of_another_integration_is_refused(
     rotate = reverse("api:credential_rotate", kwargs={"integration_id": mine.integration_id})
 
     response = api.post(
-        rotate, {"credential": str(other.pk), "token": new_token()}, "application/json"
+        rotate,
+        {"credential": str(other.pk), "token": new_token(), "idp_updated": "yes"},
+        "application/json",
     )
 
     assert response.status_code == 400
     assert "credential" in response.json()["errors"]
     other.refresh_from_db()
     assert other.state == CredentialState.CURRENT
+
+
+def test_a_rotation_must_say_whether_the_identity_provider_has_the_new_key(
+    api: Client, make_credential: MakeCredential
+) -> None:
+    old, _ = make_credential()
+    rotate = reverse("api:credential_rotate", kwargs={"integration_id": old.integration_id})
+
+    missing = api.post(rotate, {"token": new_token()}, "application/json")
+    a_boolean = api.post(rotate, {"token": new_token(), "idp_updated": True}, "application/json")
+    not_yet = api.post(rotate, {"token": new_token(), "idp_updated": "not_yet"}, "application/json")
+
+    assert missing.status_code == 400 and "idp_updated" in missing.json()["errors"]
+    assert a_boolean.status_code == 400 and "idp_updated" in a_boolean.json()["errors"]
+    assert not_yet.status_code == 201
+    new = Credential.objects.get(state=CredentialState.CURRENT)
+    assert new.idp_pending is True
+    schema = api.get(reverse("api:schema"), {"format": "json"}).json()
+    rotate_request = schema["components"]["schemas"]["RotateRequest"]
+    assert "idp_updated" in rotate_request["required"]

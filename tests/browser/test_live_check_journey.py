@@ -65,6 +65,7 @@ def test_admin_tests_the_current_key_and_a_replacement_before_rotating(
     expect(result).to_contain_text("Valid", timeout=1000)
     page.screenshot(path=results_dir / "rotate-test-key.png", full_page=True)
     page.get_by_label("Reason").fill("Regenerated at the vendor")
+    page.get_by_label("Yes, it is in and tested").check()
     page.get_by_role("button", name="Rotate", exact=True).click()
     expect(page.get_by_role("heading", name=NAME, level=1)).to_be_visible()
 

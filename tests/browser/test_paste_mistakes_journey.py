@@ -118,6 +118,7 @@ def test_a_rotation_refused_by_the_server_keeps_the_typed_key(
     page.goto(f"{live_server.url}/integrations/{current.integration_id}/rotate/")
     traffic = Traffic(page)
     token_input = page.get_by_label("New API key", exact=True)
+    page.get_by_label("Not yet").check()
 
     token_input.fill("")
     page.get_by_role("button", name="Rotate", exact=True).click()

@@ -45,7 +45,10 @@ def test_admin_rotates_a_credential_and_sees_the_history(
     page.screenshot(path=results_dir / "rotate-form.png", full_page=True)
     token_input.fill(new_key)
     page.get_by_label("Reason").fill("Yearly rotation")
-    page.get_by_label("I have put the new token into Okta").check()
+    page.get_by_role("button", name="Rotate", exact=True).click()  # no IdP answer yet
+    expect(page.locator(".field--error")).to_contain_text("choose “yes” or “not yet”")
+    expect(token_input).to_have_value(new_key)
+    page.get_by_label("Yes, it is in and tested").check()
     page.get_by_role("button", name="Rotate", exact=True).click()
 
     expect(page.get_by_role("heading", name=NAME, level=1)).to_be_visible()

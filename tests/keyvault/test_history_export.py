@@ -122,6 +122,7 @@ def test_the_export_holds_every_retirement_of_the_range_with_its_lapse(
             "lead_time_days": "-5",
             "replaced_by_hint": csv_safe(new.hint),  # a hint may start with "-"
             "idp_updated": "yes",
+            "idp_confirmed_at": "",
             "rotation_reason": "'" + FORMULA,
             "revoke_reason": "",
         },
@@ -140,6 +141,7 @@ def test_the_export_holds_every_retirement_of_the_range_with_its_lapse(
             "lead_time_days": "",
             "replaced_by_hint": "",
             "idp_updated": "",
+            "idp_confirmed_at": "",
             "rotation_reason": "",
             "revoke_reason": "'-offboarded",
         },

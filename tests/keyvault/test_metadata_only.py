@@ -98,7 +98,12 @@ def test_the_rotate_page_takes_the_real_key(imported: Credential, admin_client: 
 
     response = admin_client.post(
         url,
-        {"credential": str(imported.pk), "token": new_token(), "scim_url": ATLASSIAN_URL},
+        {
+            "credential": str(imported.pk),
+            "token": new_token(),
+            "scim_url": ATLASSIAN_URL,
+            "idp_updated": "yes",
+        },
     )
 
     assert response.status_code == 302

@@ -171,7 +171,18 @@ def _channel_new(w: World) -> dict[str, str]:
 
 
 def _rotate(w: World) -> dict[str, str]:
-    return {"credential": str(w.credential.pk), "token": new_token(), "reason": "matrix"}
+    return {
+        "credential": str(w.credential.pk),
+        "token": new_token(),
+        "reason": "matrix",
+        "idp_updated": "yes",
+    }
+
+
+def _idp_pending(w: World) -> dict[str, str]:
+    """The current credential as rotated in with "not yet": there is something to confirm."""
+    Credential.objects.filter(pk=w.credential.pk).update(idp_pending=True)
+    return {"credential": str(w.credential.pk)}
 
 
 def _own_token(w: World) -> dict[str, Any]:
@@ -406,6 +417,13 @@ ROUTES: dict[str, Route] = {
         post=ADMIN,
         data=_rotate,
         ok_status={"GET": 200, "POST": 302},
+    ),
+    "keyvault:credential_idp_confirm": Route(
+        lambda w: reverse("keyvault:credential_idp_confirm", kwargs=_integration(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        data=_idp_pending,
+        ok_status={"POST": 302},
     ),
     "keyvault:credential_revoke": Route(
         lambda w: reverse("keyvault:credential_revoke", kwargs=_integration(w)),

@@ -49,7 +49,7 @@ def test_rotate_form_never_puts_the_current_url_or_token_in_the_page(
     assert token not in html
     assert "Leave empty to keep the current URL" in html
     assert f'value="{credential.pk}"' in html
-    assert "I have put the new token into Okta" in html
+    assert "Is the new key in Okta?" in html
 
 
 def test_admin_rotates_and_lands_on_the_integration_with_the_new_version_current(
@@ -63,7 +63,7 @@ def test_admin_rotates_and_lands_on_the_integration_with_the_new_version_current
             "credential": str(old.pk),
             "token": f"  {token}\n",
             "reason": "Yearly rotation",
-            "idp_updated": "on",
+            "idp_updated": "yes",
         },
         follow=True,
     )
@@ -90,7 +90,12 @@ def test_rotate_with_a_new_url_stores_it(
     old, _ = make_credential()
     admin_client.post(
         _rotate_url(old),
-        {"credential": str(old.pk), "token": new_token(), "scim_url": OTHER_URL},
+        {
+            "credential": str(old.pk),
+            "token": new_token(),
+            "scim_url": OTHER_URL,
+            "idp_updated": "yes",
+        },
     )
     assert Rotation.objects.get().new_credential.unseal("scim_url_ciphertext") == OTHER_URL
 
@@ -121,10 +126,14 @@ def test_a_stale_rotate_form_gets_a_clear_error(
     make_credential: MakeCredential, admin_client: Client
 ) -> None:
     old, _ = make_credential()
-    admin_client.post(_rotate_url(old), {"credential": str(old.pk), "token": new_token()})
+    admin_client.post(
+        _rotate_url(old), {"credential": str(old.pk), "token": new_token(), "idp_updated": "yes"}
+    )
     # A second admin submits the form they opened before the first rotation.
     token = new_token()
-    response = admin_client.post(_rotate_url(old), {"credential": str(old.pk), "token": token})
+    response = admin_client.post(
+        _rotate_url(old), {"credential": str(old.pk), "token": token, "idp_updated": "yes"}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "someone else changed it a moment ago" in html
@@ -194,7 +203,13 @@ def test_history_lists_every_version_and_each_rotation(
 ) -> None:
     old, _ = make_credential(expires_at=NOW + timedelta(days=355))  # 3 days before WHEN
     admin_client.post(
-        _rotate_url(old), {"credential": str(old.pk), "token": new_token(), "reason": "late!"}
+        _rotate_url(old),
+        {
+            "credential": str(old.pk),
+            "token": new_token(),
+            "reason": "late!",
+            "idp_updated": "not_yet",
+        },
     )
     new = Credential.objects.get(state=CredentialState.CURRENT)
     url = reverse("keyvault:integration_history", kwargs={"integration_id": old.integration_id})
@@ -206,7 +221,7 @@ def test_history_lists_every_version_and_each_rotation(
     assert "alice" in html  # who added / who rotated
     assert "3 days late" in html
     assert "late!" in html
-    assert "Not confirmed" in html
+    assert "IdP not updated" in html
 
 
 def test_integration_page_offers_rotate_and_revoke_to_admins_only(

@@ -98,9 +98,20 @@
     return [];
   }
 
+  /* A group of radio buttons the user must answer (data-required-choice holds the message). */
+  function choiceErrors(form, errors) {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-required-choice]"), function (group) {
+      var radios = group.querySelectorAll("input[type=radio]");
+      if (radios.length && !group.querySelector("input[type=radio]:checked")) {
+        errors[radios[0].name] = [group.getAttribute("data-required-choice")];
+      }
+    });
+  }
+
   function clientErrors(form) {
     var rules = rulesOf();
     var errors = {};
+    choiceErrors(form, errors);
     if (!rules) {
       return errors;
     }
@@ -376,6 +387,9 @@
       if (input) {
         input.addEventListener("change", function () { checkField(form, name); });
       }
+    });
+    Array.prototype.forEach.call(form.querySelectorAll("[data-required-choice] input"), function (radio) {
+      radio.addEventListener("change", function () { clearFieldErrors(form, radio.name); });
     });
     form.addEventListener("submit", function (event) { submitInPlace(form, event); });
     readyForms.push(form);
