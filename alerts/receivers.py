@@ -10,10 +10,10 @@ from django.dispatch import receiver
 
 from alerts.audiences import reminder_plans_forget
 from alerts.notices import notices_cancel
-from alerts.scan import reminders_cancel, reminders_scan_soon
+from alerts.scan import reminders_cancel, reminders_replan, reminders_scan_soon
 from keyvault.models import Credential
 from keyvault.rotation.signals import credential_retired
-from keyvault.vault.signals import reminders_may_be_due
+from keyvault.vault.signals import credential_dates_changed, reminders_may_be_due
 
 
 @receiver(reminders_may_be_due, dispatch_uid="alerts.scan_soon")
@@ -33,3 +33,14 @@ def cancel_pending_reminders(
     notices, in the rotate/revoke transaction (so a rollback keeps them)."""
     reminders_cancel(credential=credential)
     notices_cancel(credential=credential)
+
+
+@receiver(credential_dates_changed, dispatch_uid="alerts.replan_after_new_dates")
+def replan_after_new_dates(
+    sender: Any, credential: Credential, now: datetime, **kwargs: Any
+) -> None:
+    """A corrected expiry date: what was recorded for thresholds the new date has not reached
+    is owed again, the plan is forgotten, and a scan runs once the correction commits."""
+    reminders_replan(credential=credential, now=now)
+    reminder_plans_forget(integration_id=credential.integration_id)
+    reminders_scan_soon()

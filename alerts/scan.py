@@ -31,6 +31,7 @@ from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
 from alerts.notices import notices_enqueue, notices_sweep
 from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
 from keyvault.models import Credential, CredentialState
+from keyvault.vault.expiry import days_left
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +181,21 @@ def reminders_cancel(*, credential: Credential) -> int:
     return Reminder.objects.filter(credential=credential, status=ReminderStatus.PENDING).update(
         status=ReminderStatus.CANCELLED, next_attempt_at=None
     )
+
+
+def reminders_replan(*, credential: Credential, now: datetime) -> int:
+    """After ``credential``'s expiry date was corrected: drop the outbox rows of thresholds the
+    new date has not reached yet (they were about the old date, and would stop the scan from
+    owing them again), whatever their status but ``sending`` (cannot be stopped). What was sent
+    stays in the audit log. Rows of thresholds already crossed stay: they count as dealt with.
+    Called in the correction's transaction; returns the rows dropped."""
+    days = days_left(credential.expires_at, now=now, tz=timezone.get_default_timezone())
+    dropped, _ = (
+        Reminder.objects.filter(credential=credential, threshold__lt=days)
+        .exclude(status=ReminderStatus.SENDING)
+        .delete()
+    )
+    return dropped
 
 
 # --- steps of the scan ----------------------------------------------------------------------

@@ -233,6 +233,7 @@ class AuditAction(models.TextChoices):
     CREDENTIAL_REVOKED = "credential.revoked", "Credential revoked"
     CREDENTIAL_EDITED = "credential.edited", "Credential edited"
     CREDENTIAL_DESTROYED = "credential.destroyed", "Old credential destroyed"
+    CREDENTIAL_DATES_CORRECTED = "credential.dates_corrected", "Credential dates corrected"
     CREDENTIAL_CHECKED = "credential.checked", "Credential checked with the vendor"
     CREDENTIAL_IDP_CONFIRMED = "credential.idp_confirmed", "Identity provider update confirmed"
     REPLACEMENT_CHECKED = "credential.replacement_checked", "Replacement key tested"

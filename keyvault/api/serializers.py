@@ -19,7 +19,7 @@ from keyvault.vault.forms import NOTES_MAX_LENGTH
 from keyvault.vault.providers import IdentityProvider, ProviderKind
 from keyvault.vault.selectors import CredentialFacts
 from keyvault.vault.services import INTEGRATION_FIELDS
-from keyvault.web.forms import control_characters_validator
+from keyvault.web.forms import DATE_MAX, DATE_MIN, control_characters_validator
 
 _ONE_LINE = [control_characters_validator()]
 _MULTILINE = [control_characters_validator(multiline=True)]
@@ -160,6 +160,24 @@ class RevokeSerializer(serializers.Serializer):
         required=False, help_text="The version being revoked (refused if no longer current)"
     )
     reason = serializers.CharField(max_length=500, validators=_MULTILINE)
+
+
+class CorrectDatesSerializer(serializers.Serializer):
+    """New dates for the current credential; an absent date stays as it is."""
+
+    issued_at = serializers.DateTimeField(required=False, help_text="Default: unchanged")
+    expires_at = serializers.DateTimeField(required=False, help_text="Default: unchanged")
+    reason = serializers.CharField(max_length=500, validators=_MULTILINE)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = {
+            name: [f"Give a date between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}."]
+            for name in ("issued_at", "expires_at")
+            if name in attrs and not DATE_MIN <= attrs[name].date() <= DATE_MAX
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class RotationSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from keyvault.api import pages, read_views, views
+from keyvault.api import lifecycle_views, pages, read_views, views
 from keyvault.api.docs import ApiDocsView, SchemaView
 
 urlpatterns = [
@@ -41,6 +41,11 @@ urlpatterns = [
         "v1/credentials/<uuid:credential_id>/reveal/",
         views.CredentialRevealView.as_view(),
         name="credential_reveal",
+    ),
+    path(
+        "v1/credentials/<uuid:credential_id>/correct-dates/",
+        lifecycle_views.CredentialDatesView.as_view(),
+        name="credential_correct_dates",
     ),
     path("v1/reminders/", read_views.ReminderListView.as_view(), name="reminders"),
     path(

@@ -22,6 +22,7 @@ from keyvault.models import AuditAction, AuditEvent, Integration
 from keyvault.rotation.sentences import ROTATION_SENTENCES
 from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.providers import ProviderKind
+from keyvault.vault.sentences import LIFECYCLE_SENTENCES
 
 
 class Outcome(models.TextChoices):
@@ -272,6 +273,7 @@ SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     **USER_SENTENCES,
     **API_SENTENCES,
     **ROTATION_SENTENCES,
+    **LIFECYCLE_SENTENCES,
 }
 
 

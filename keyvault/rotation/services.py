@@ -69,7 +69,7 @@ def rotation_secret_clean(
     )
 
 
-def _reason_clean(
+def reason_clean(
     reason: str | None, *, required: bool, fingerprints: set[str], tokens: list[str]
 ) -> str:
     """Trim the free-text reason; refuse one that holds one of the tokens concerned, whole or
@@ -92,7 +92,7 @@ def _reason_clean(
     return text
 
 
-def _tokens(credentials_: list[Credential]) -> list[str]:
+def plaintext_tokens(credentials_: list[Credential]) -> list[str]:
     """The plaintext tokens of ``credentials_`` that can still be decrypted."""
     tokens = []
     for credential in credentials_:
@@ -163,11 +163,11 @@ def credential_rotate(
     credential is not current any more (e.g. a concurrent rotation won), the token is already
     stored, or the reason is bad.
     """
-    reason = _reason_clean(
+    reason = reason_clean(
         reason,
         required=False,
         fingerprints=_fingerprints(secret.fingerprint, credential.fingerprint),
-        tokens=[secret.token, *_tokens([credential])],
+        tokens=[secret.token, *plaintext_tokens([credential])],
     )
     with transaction.atomic():
         old = _lock_current(credential=credential, verb="rotated")
@@ -224,11 +224,11 @@ def credential_revoke(
     integration then has no current credential until an admin adds one. Raises
     ``ValidationError`` when the reason is missing or the credential is not current.
     """
-    reason = _reason_clean(
+    reason = reason_clean(
         reason,
         required=True,
         fingerprints=_fingerprints(credential.fingerprint),
-        tokens=_tokens([credential]),
+        tokens=plaintext_tokens([credential]),
     )
     with transaction.atomic():
         locked = _lock_current(credential=credential, verb="revoked")

@@ -187,6 +187,11 @@ def integration_get(*, integration_id: uuid.UUID) -> Integration:
     return get_object_or_404(Integration, pk=integration_id)
 
 
+def credential_get(*, credential_id: uuid.UUID) -> Credential:
+    """The credential with this id, without ciphertext; 404 when unknown."""
+    return get_object_or_404(Credential.objects.only(*CREDENTIAL_COLUMNS), pk=credential_id)
+
+
 def credential_for_reveal(*, credential_id: uuid.UUID) -> Credential:
     """The credential (with its integration) an admin asked to reveal; 404 when unknown."""
     return get_object_or_404(Credential.objects.select_related("integration"), pk=credential_id)

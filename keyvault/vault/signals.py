@@ -9,3 +9,8 @@ from django.dispatch import Signal
 #: in) or an integration's reminder settings edited. With ``integration_id``. The reminders app
 #: asks for a scan once the transaction commits.
 reminders_may_be_due = Signal()
+
+#: Sent inside the transaction that corrects a current credential's dates, with ``credential``
+#: (its new dates saved) and ``now``. The reminders app re-plans the credential's reminders for
+#: the new expiry date.
+credential_dates_changed = Signal()

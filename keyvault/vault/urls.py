@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from keyvault.vault import check_views, views
+from keyvault.vault import check_views, lifecycle_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -31,6 +31,11 @@ urlpatterns = [
         "integrations/<uuid:integration_id>/rotate/check/",
         check_views.replacement_check,
         name="replacement_check",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/correct-dates/",
+        lifecycle_views.credential_dates_correct,
+        name="credential_dates_correct",
     ),
     path(
         "credentials/<uuid:credential_id>/reveal/",

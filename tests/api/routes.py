@@ -122,6 +122,13 @@ API_ROUTES: dict[str, ApiRoute] = {
         lambda w: reverse("api:credential_reveal", kwargs={"credential_id": w.credential.pk}),
         scopes={"POST": Scope.REVEAL},
     ),
+    "api:credential_correct_dates": ApiRoute(
+        lambda w: reverse(
+            "api:credential_correct_dates", kwargs={"credential_id": w.credential.pk}
+        ),
+        scopes={"POST": Scope.WRITE},
+        bodies={"POST": lambda w: {"expires_at": "2027-05-01T00:00:00Z", "reason": "matrix"}},
+    ),
     "api:reminders": ApiRoute(lambda w: reverse("api:reminders"), scopes={"GET": Scope.READ}),
     "api:reminder_retry": ApiRoute(_failed_reminder, scopes={"POST": Scope.WRITE}),
     "api:audit_events": ApiRoute(lambda w: reverse("api:audit_events"), scopes={"GET": Scope.READ}),

@@ -344,6 +344,18 @@ ROUTES: dict[str, Route] = {
         data=_edit,
         ok_status={"GET": 200, "POST": 302},
     ),
+    "keyvault:credential_dates_correct": Route(
+        lambda w: reverse("keyvault:credential_dates_correct", kwargs=_integration(w)),
+        get=ADMIN,
+        post=ADMIN,
+        data=lambda w: {
+            "credential": str(w.credential.pk),
+            "issued_on": w.credential.issued_at.date().isoformat(),
+            "expires_on": "2027-05-01",
+            "reason": "matrix",
+        },
+        ok_status={"GET": 200, "POST": 302},
+    ),
     "keyvault:credential_reveal": Route(
         lambda w: reverse("keyvault:credential_reveal", kwargs={"credential_id": w.credential.pk}),
         get=ADMIN,

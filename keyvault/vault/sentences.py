@@ -1,0 +1,35 @@
+"""Audit sentences of corrections to a credential's life and of integrations' retirement
+(merged into ``keyvault.audit.sentences.SENTENCES``). Built from stored details only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from keyvault.audit.facts import EventFacts, iso_day_text, quoted
+from keyvault.models import AuditAction
+
+
+def _change(f: EventFacts, name: str, words: str) -> str:
+    """“expiry 1 Mar 2027 → 1 May 2027”, or "" when the detail did not change or is absent."""
+    old, new = f.text(f"old_{name}"), f.text(name)
+    if not new or old == new:
+        return ""
+    return f"{words} {iso_day_text(old)} → {iso_day_text(new)}" if old else f"{words} {new}"
+
+
+def _dates_corrected(f: EventFacts) -> str:
+    changes = [
+        change
+        for change in (_change(f, "issued_at", "issued"), _change(f, "expires_at", "expiry"))
+        if change
+    ]
+    sentence = f"{f.who} corrected the dates of {f.key}"
+    if changes:
+        sentence += ": " + ", ".join(changes)
+    reason = f.text("reason")
+    return sentence + (f"; reason {quoted(reason)}" if reason else "")
+
+
+LIFECYCLE_SENTENCES: dict[str, Callable[[EventFacts], str]] = {
+    AuditAction.CREDENTIAL_DATES_CORRECTED: _dates_corrected,
+}
