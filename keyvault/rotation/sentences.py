@@ -16,7 +16,7 @@ def _idp_confirmed(f: EventFacts) -> str:
     idp = str(IdentityProvider(code).label) if code in IdentityProvider.values else ""
     sentence = f"{f.who} confirmed that {idp or 'the identity provider'} has {f.key}"
     rotated = f.text("rotated_at")
-    return sentence + (f" (rotated in {iso_day_text(rotated)})" if rotated else "")
+    return sentence + (f" (rotated on {iso_day_text(rotated)})" if rotated else "")
 
 
 ROTATION_SENTENCES: dict[str, Callable[[EventFacts], str]] = {

@@ -78,3 +78,40 @@ def test_admin_rotates_a_credential_and_sees_the_history(
     assert Credential.objects.get(state=CredentialState.CURRENT).unseal("scim_url_ciphertext") == (
         ATLASSIAN_URL
     )
+
+
+def test_a_rotation_answered_not_yet_shows_the_badge_until_an_admin_confirms_it(
+    page: Page,
+    live_server: Any,
+    transactional_db: Any,
+    admin_user: Any,
+    make_credential: Any,
+    results_dir: Path,
+) -> None:
+    old, _ = make_credential(name=NAME, identity_provider="entra_id")
+    new_key = new_token()
+    sign_in(page, live_server, admin_user.username)
+    page.goto(f"{live_server.url}/integrations/{old.integration_id}/rotate/")
+    runbook = page.locator(".runbook")
+    expect(runbook).to_contain_text("How to rotate: Atlassian → Microsoft Entra ID")
+    expect(runbook).to_contain_text("The old key stops working the moment the new one is made")
+    expect(runbook).to_contain_text("about 40 minutes")
+    page.screenshot(path=results_dir / "rotate-runbook.png", full_page=True)
+
+    page.get_by_label("New API key", exact=True).fill(new_key)
+    page.get_by_label("Not yet").check()
+    page.get_by_role("button", name="Rotate", exact=True).click()
+
+    expect(page.get_by_role("heading", name=NAME, level=1)).to_be_visible()
+    expect(page.locator(".badge--idp-pending")).to_have_text(re.compile("IdP not updated"))
+    page.goto(f"{live_server.url}/")
+    expect(page.locator("tbody tr").filter(has_text=NAME)).to_contain_text("IdP not updated")
+    page.get_by_role("link", name=NAME).first.click()
+    page.get_by_role("button", name="Confirm IdP updated").click()
+
+    expect(
+        page.get_by_text(f"Confirmed: Microsoft Entra ID has the key ····{new_key[-4:]}.")
+    ).to_be_visible()
+    expect(page.locator(".badge--idp-pending")).to_have_count(0)
+    assert not Credential.objects.get(state=CredentialState.CURRENT).idp_pending
+    assert new_key not in page.content()

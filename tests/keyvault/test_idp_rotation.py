@@ -7,6 +7,7 @@ Slack is a real HTTP server on 127.0.0.1 (tests/stubs.py).
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from datetime import datetime, timedelta
@@ -277,7 +278,7 @@ def test_confirming_clears_the_badge_cancels_the_reminder_and_is_audited_once(
     assert event.actor_id == admin_user.pk and event.target_id == str(new.pk)
     assert event_sentence(event) == (
         f"alice confirmed that Okta has the Atlassian — acme key ····{new.hint}"
-        " (rotated in 10 Mar 2026)"
+        " (rotated on 10 Mar 2026)"
     )
     history = admin_client.get(
         reverse("keyvault:integration_history", kwargs={"integration_id": new.integration_id})
@@ -312,3 +313,23 @@ def test_the_weekly_digest_lists_what_still_waits_for_the_idp(
 
     assert [item["name"] for item in content.idp_unconfirmed] == ["Waiting"]
     assert waiting.idp_pending
+
+
+def test_the_migration_marks_current_keys_of_unconfirmed_rotations_pending(
+    make_credential: MakeCredential,
+) -> None:
+    from django.apps import apps
+
+    migration = importlib.import_module("keyvault.migrations.0010_credential_idp_pending")
+    unconfirmed = rotate(make_credential()[0], idp_updated=False)
+    confirmed = rotate(make_credential()[0], idp_updated=True)
+    retired = rotate(make_credential()[0], idp_updated=False)
+    rotate(retired, idp_updated=True, now=ROTATED + timedelta(hours=1))
+    never_rotated, _ = make_credential()
+    Credential.objects.update(idp_pending=False)  # as before the migration
+
+    migration.pending_from_rotations(apps, None)
+
+    pending = set(Credential.objects.filter(idp_pending=True))
+    assert pending == {unconfirmed}
+    assert not {confirmed, retired, never_rotated} & pending
