@@ -33,7 +33,7 @@ from keyvault.vault.forms import (
     scim_url_field,
     token_field,
 )
-from keyvault.vault.providers import provider_for
+from keyvault.vault.providers import IdentityProvider, provider_for
 from keyvault.web.forms import TextField, apply_service_errors
 
 
@@ -118,6 +118,8 @@ class RotateForm(_ActsOnCurrent, _PasteForm):
                 "has one."
             )
         idp = self.integration.get_identity_provider_display()
+        if self.integration.identity_provider == IdentityProvider.NONE:
+            idp = "every place that uses it"  # no identity provider: wherever the key is used
         field = self.fields["idp_updated"]
         field.label = f"Is the new key in {idp}?"
         field.help_text = (

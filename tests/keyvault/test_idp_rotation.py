@@ -333,3 +333,14 @@ def test_the_migration_marks_current_keys_of_unconfirmed_rotations_pending(
     pending = set(Credential.objects.filter(idp_pending=True))
     assert pending == {unconfirmed}
     assert not {confirmed, retired, never_rotated} & pending
+
+
+def test_without_an_identity_provider_the_question_is_about_where_the_key_is_used(
+    admin_client: Client, make_credential: MakeCredential
+) -> None:
+    credential, _ = make_credential(identity_provider=IdentityProvider.NONE)
+
+    page = text(admin_client.get(rotate_url(credential)))
+
+    assert "Is the new key in every place that uses it?" in page
+    assert "No identity provider provisions with this key" in page
