@@ -1,5 +1,6 @@
-"""Prometheus metrics (``/metrics``): when each current credential expires, the reminder
-outbox by status, the last reminder scan, and deliveries that fail.
+"""Prometheus metrics (``/metrics``): when each current credential expires, what its vendor
+said at the last live check, the reminder outbox by status, the last reminder scan, and
+deliveries that fail.
 
 Read in a fixed number of queries whatever the number of credentials, into a fresh registry
 per scrape (no process-global state, so every web process answers the same). Metadata only:
@@ -26,6 +27,13 @@ CHANNEL_LABELS = ("channel", "kind")
 
 EXPIRY_NAME = "keyvault_credential_expiration_timestamp_seconds"
 EXPIRY_HELP = "When the current credential of an integration expires (Unix time)"
+CHECK_NAME = "keyvault_credential_check_status"
+CHECK_HELP = (
+    "What the vendor said at the last live check of the current credential of an integration "
+    "(the status label; value 1); unchecked: never checked, or no live check for the provider"
+)
+#: The ``status`` label of a current credential that was never checked (its column is blank).
+UNCHECKED = "unchecked"
 
 
 def _label(value: str) -> str:
@@ -33,13 +41,18 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _expirations() -> Iterator[str]:
-    """The expiry family in the text format, one line per current credential.
+def _credential_families() -> Iterator[str]:
+    """The expiry and check-status families in the text format, one line each per current
+    credential, from one query.
 
     Written here rather than through a ``GaugeMetricFamily``: prometheus_client validates and
     escapes every label name of every sample (about 100 µs a sample), which at 10,000
     credentials is most of a scrape. The lines are the same; the tests read them back with
     ``prometheus_client.parser``.
+
+    The check status is one series per credential whose ``status`` label carries the result,
+    value 1 (as kube-state-metrics exposes a pod's phase): an alert rule matches
+    ``{status="rejected"}``, and a status that changes replaces the series.
     """
     yield f"# HELP {EXPIRY_NAME} {EXPIRY_HELP}\n# TYPE {EXPIRY_NAME} gauge\n"
     rows = (
@@ -51,14 +64,18 @@ def _expirations() -> Iterator[str]:
             "integration__identity_provider",
             "integration__owner",
             "expires_at",
+            "check_status",
         )
     )
-    for name, provider, idp, owner, expires_at in rows.iterator(chunk_size=2000):
+    checks = [f"# HELP {CHECK_NAME} {CHECK_HELP}\n# TYPE {CHECK_NAME} gauge\n"]
+    for name, provider, idp, owner, expires_at, check in rows.iterator(chunk_size=2000):
         labels = (
             f'integration="{_label(name)}",provider="{_label(provider)}",'
             f'identity_provider="{_label(idp)}",owner="{_label(owner)}"'
         )
         yield f"{EXPIRY_NAME}{{{labels}}} {floatToGoString(expires_at.timestamp())}\n"
+        checks.append(f'{CHECK_NAME}{{{labels},status="{check or UNCHECKED}"}} 1.0\n')
+    yield from checks
 
 
 def _reminders() -> GaugeMetricFamily:
@@ -137,4 +154,4 @@ def metrics_exposition() -> bytes:
     """The Prometheus text exposition of keyvault's metrics, as the database holds them now."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(VaultCollector())
-    return "".join(_expirations()).encode() + generate_latest(registry)
+    return "".join(_credential_families()).encode() + generate_latest(registry)

@@ -85,6 +85,43 @@ def test_expiry_timestamps_match_the_current_credentials(
     assert len(expiry.samples) == current
 
 
+def test_check_status_is_one_series_per_current_credential_labelled_with_the_last_result(
+    metrics_on: None, make_credential: MakeCredential, admin_user: Any
+) -> None:
+    results = {"Valid one": "valid", "Rejected one": "rejected", "Unreachable one": "unreachable"}
+    for name, status in results.items():
+        credential, _ = make_credential(name=name)
+        Credential.objects.filter(pk=credential.pk).update(check_status=status, checked_at=NOW)
+    make_credential(name="Never checked")
+    gone, _ = make_credential(name="Revoked one")
+    Credential.objects.filter(pk=gone.pk).update(check_status="rejected", checked_at=NOW)
+    credential_revoke(credential=gone, reason="gone", actor=admin_user, now=NOW)
+
+    families = _scrape()
+
+    check = families["keyvault_credential_check_status"]
+    assert check.type == "gauge"
+    by_integration = {s.labels["integration"]: (s.labels["status"], s.value) for s in check.samples}
+    database = {
+        name: (status or "unchecked", 1.0)
+        for name, status in Credential.objects.filter(state=CredentialState.CURRENT).values_list(
+            "integration__name", "check_status"
+        )
+    }
+    assert by_integration == database
+    assert by_integration == {
+        "Valid one": ("valid", 1.0),
+        "Rejected one": ("rejected", 1.0),
+        "Unreachable one": ("unreachable", 1.0),
+        "Never checked": ("unchecked", 1.0),
+    }
+    # The same identifying labels as the expiry, so the two join in PromQL.
+    (rejected,) = [s for s in check.samples if s.labels["status"] == "rejected"]
+    expiry = families["keyvault_credential_expiration_timestamp_seconds"]
+    (expires,) = [s for s in expiry.samples if s.labels["integration"] == "Rejected one"]
+    assert {k: v for k, v in rejected.labels.items() if k != "status"} == expires.labels
+
+
 def test_reminders_by_status_scan_heartbeat_and_delivery_failures_match_the_database(
     metrics_on: None, make_credential: MakeCredential
 ) -> None:
