@@ -32,7 +32,8 @@ from alerts.models import (
     Weekday,
 )
 from alerts.outbox import NewReminders, outbox_insert, plans_record
-from keyvault.models import Credential, CredentialState, Integration
+from keyvault.models import Credential, Integration
+from keyvault.vault.selectors import tracked_q
 
 
 def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
@@ -56,9 +57,10 @@ def reminders_record_owed(*, now: datetime, tz: tzinfo) -> tuple[int, int, int]:
         config=config,
         next_at__gt=now,
     )
-    candidates = Credential.objects.filter(
-        state=CredentialState.CURRENT, expires_at__lte=horizon
-    ).exclude(Exists(planned))
+    # Archived integrations are owed nothing (``tracked_q``).
+    candidates = Credential.objects.filter(tracked_q(), expires_at__lte=horizon).exclude(
+        Exists(planned)
+    )
     rows = list(
         candidates.values_list(
             "id",

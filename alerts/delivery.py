@@ -44,7 +44,8 @@ from alerts.outcomes import (
 )
 from alerts.transports.base import Notification, TransportError, transport_for
 from keyvault.audit.chain import audit_append
-from keyvault.models import AuditAction, CredentialState, Integration
+from keyvault.models import AuditAction, Integration
+from keyvault.vault.selectors import credential_tracked, tracked_q
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def reminder_deliver(
     )
     if reminder is None:  # its channel was deleted a moment ago (the rows go with it)
         return DeliveryResult(Outcome.CANCELLED)
-    if reminder.credential.state != CredentialState.CURRENT:
+    if not credential_tracked(reminder.credential):
         Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
             status=ReminderStatus.CANCELLED
         )
@@ -199,9 +200,9 @@ def reminder_retry(
 
     with transaction.atomic():
         reopened = Reminder.objects.filter(
+            tracked_q("credential__"),
             pk=reminder_id,
             status=ReminderStatus.FAILED,
-            credential__state=CredentialState.CURRENT,
         ).update(
             status=ReminderStatus.PENDING,
             attempts=0,
@@ -211,8 +212,8 @@ def reminder_retry(
         )
         if reopened != 1:
             raise ValidationError(
-                "This reminder cannot be retried: it is no longer failed, or its credential was"
-                " rotated or revoked. Reload the page.",
+                "This reminder cannot be retried: it is no longer failed, its credential was"
+                " rotated or revoked, or its integration archived. Reload the page.",
                 code="not_failed",
             )
         reminder = Reminder.objects.select_related("credential__integration", "channel").get(

@@ -67,13 +67,20 @@ class DigestContent:
         }
 
 
+def digest_scope(channel: Channel) -> Q:
+    """The credentials ``channel``'s digest covers: of its integrations (every integration for
+    a default channel), archived ones left out."""
+    linked = Q() if channel.is_default else Q(integration__channels=channel)
+    return linked & Q(integration__archived_at__isnull=True)
+
+
 def digest_content(*, channel: Channel, now: datetime) -> DigestContent:
     """What ``channel``'s digest lists at ``now``: its integrations' (every integration for a
     default channel) current credentials expiring within the window or expired, their
     rotations not yet confirmed in the identity provider, and the keys their vendor rejected.
     Four queries."""
     window = settings.KEYVAULT_DIGEST_WINDOW_DAYS
-    in_scope = Q() if channel.is_default else Q(integration__channels=channel)
+    in_scope = digest_scope(channel)
     credentials = (
         Credential.objects.filter(
             in_scope,
@@ -120,7 +127,7 @@ def digest_content(*, channel: Channel, now: datetime) -> DigestContent:
 def digest_vendor_rejections(*, channel: Channel, now: datetime) -> list[dict[str, Any]]:
     """Current credentials of the channel's integrations that their vendor rejected at the
     last live check, longest rejected first. One query."""
-    in_scope = Q() if channel.is_default else Q(integration__channels=channel)
+    in_scope = digest_scope(channel)
     rejected = (
         Credential.objects.filter(
             in_scope, state=CredentialState.CURRENT, check_status=CheckStatus.REJECTED

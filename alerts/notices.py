@@ -38,7 +38,8 @@ from alerts.outcomes import (
     outbox_mark_sent,
 )
 from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
-from keyvault.models import AuditAction, Credential, CredentialState, Integration
+from keyvault.models import AuditAction, Credential, Integration
+from keyvault.vault.selectors import credential_tracked, tracked_q
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +84,8 @@ def notices_raise(*, credential: Credential, kind: NoticeKind, key: str, now: da
     Call inside the transaction of the change that calls for it: the rows are written there,
     and handed to delivery once it commits (a rollback owes nothing).
     """
-    if credential.state != CredentialState.CURRENT:
-        return 0
+    if not credential_tracked(credential):
+        return 0  # rotated, revoked, or its integration archived: nobody is to act on it
     key = key[: Notice._meta.get_field("key").max_length]  # type: ignore[index]
     channels = notice_channels(integration=credential.integration, kind=kind)
     occurrence = Notice.objects.filter(credential=credential, kind=kind, key=key)
@@ -129,9 +130,9 @@ def notices_sweep(*, now: datetime) -> tuple[int, int, list[int]]:
     for notice in exhausted:
         notice_mark_failed(notice=notice, message=exhausted_message(notice.attempts), now=now)
     reopened = stale_claims_reopen(rows, now=now)
-    rows.filter(status=ReminderStatus.PENDING).exclude(
-        credential__state=CredentialState.CURRENT
-    ).update(status=ReminderStatus.CANCELLED, next_attempt_at=None)
+    rows.filter(status=ReminderStatus.PENDING).exclude(tracked_q("credential__")).update(
+        status=ReminderStatus.CANCELLED, next_attempt_at=None
+    )
     ids = list(pending_due(rows, now=now).values_list("id", flat=True))
     return len(exhausted), reopened, ids
 
@@ -164,7 +165,7 @@ def notice_deliver(
     notice = rows.select_related("credential__integration", "channel").first()
     if notice is None:  # its channel was deleted a moment ago
         return DeliveryResult(Outcome.CANCELLED)
-    if notice.credential.state != CredentialState.CURRENT:
+    if not credential_tracked(notice.credential):
         rows.filter(status=ReminderStatus.SENDING).update(status=ReminderStatus.CANCELLED)
         return DeliveryResult(Outcome.CANCELLED)
     failure = outbox_send(

@@ -11,9 +11,13 @@ from django.dispatch import receiver
 from alerts.audiences import reminder_plans_forget
 from alerts.notices import notices_cancel
 from alerts.scan import reminders_cancel, reminders_replan, reminders_scan_soon
-from keyvault.models import Credential
+from keyvault.models import Credential, CredentialState, Integration
 from keyvault.rotation.signals import credential_retired
-from keyvault.vault.signals import credential_dates_changed, reminders_may_be_due
+from keyvault.vault.signals import (
+    credential_dates_changed,
+    integration_archived,
+    reminders_may_be_due,
+)
 
 
 @receiver(reminders_may_be_due, dispatch_uid="alerts.scan_soon")
@@ -44,3 +48,14 @@ def replan_after_new_dates(
     reminders_replan(credential=credential, now=now)
     reminder_plans_forget(integration_id=credential.integration_id)
     reminders_scan_soon()
+
+
+@receiver(integration_archived, dispatch_uid="alerts.cancel_archived")
+def cancel_archived(sender: Any, integration: Integration, now: datetime, **kwargs: Any) -> None:
+    """An archived integration is owed nothing: cancel its current credential's pending
+    reminders and notices, in the archive transaction."""
+    for credential in Credential.objects.filter(
+        integration=integration, state=CredentialState.CURRENT
+    ):
+        reminders_cancel(credential=credential)
+        notices_cancel(credential=credential)

@@ -30,8 +30,9 @@ from alerts.delivery import outbox_enqueue, reminder_mark_failed
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
 from alerts.notices import notices_enqueue, notices_sweep
 from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
-from keyvault.models import Credential, CredentialState
+from keyvault.models import Credential
 from keyvault.vault.expiry import days_left
+from keyvault.vault.selectors import tracked_q
 
 logger = logging.getLogger(__name__)
 
@@ -240,11 +241,12 @@ def _pending_superseded() -> int:
 
 
 def _pending_of_retired_cancelled() -> int:
-    """Cancel pending rows of credentials no longer current that the ``credential_retired``
-    receiver did not see (e.g. a state changed outside the services)."""
+    """Cancel pending rows of credentials no longer current, or of archived integrations, that
+    the ``credential_retired`` and ``integration_archived`` receivers did not see (e.g. a state
+    changed outside the services)."""
     return (
         Reminder.objects.filter(status=ReminderStatus.PENDING)
-        .exclude(credential__state=CredentialState.CURRENT)
+        .exclude(tracked_q("credential__"))
         .update(status=ReminderStatus.CANCELLED, next_attempt_at=None)
     )
 

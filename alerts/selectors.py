@@ -12,8 +12,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from alerts.models import AudienceOverride, Channel, Reminder, ReminderStatus, ScanHeartbeat
-from keyvault.models import AuditAction, AuditEvent, CredentialState, Integration
+from keyvault.models import AuditAction, AuditEvent, Integration
 from keyvault.vault.expiry import threshold_phrase
+from keyvault.vault.selectors import tracked_q
 
 RECENT_FAILURES = 20
 
@@ -78,9 +79,7 @@ def reminders_failed_count() -> int:
     Once the credential is rotated or revoked, its failed reminders are history (visible on
     the channel page and in the audit log) rather than something to act on.
     """
-    return Reminder.objects.filter(
-        status=ReminderStatus.FAILED, credential__state=CredentialState.CURRENT
-    ).count()
+    return Reminder.objects.filter(tracked_q("credential__"), status=ReminderStatus.FAILED).count()
 
 
 # --- channels ----------------------------------------------------------------------------------

@@ -51,6 +51,12 @@ class Integration(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it was retired: hidden from the dashboard, no reminders, checks, "
+        "notices, feed or metrics; its history is kept and it can be restored",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -226,6 +232,8 @@ class AuditAction(models.TextChoices):
     LOGOUT = "auth.logout", "Signed out"
     INTEGRATION_CREATED = "integration.created", "Integration created"
     INTEGRATION_EDITED = "integration.edited", "Integration edited"
+    INTEGRATION_ARCHIVED = "integration.archived", "Integration archived"
+    INTEGRATION_RESTORED = "integration.restored", "Integration restored"
     CREDENTIAL_CREATED = "credential.created", "Credential created"
     CREDENTIAL_REVEALED = "credential.revealed", "Credential revealed"
     CREDENTIAL_REVEAL_DENIED = "credential.reveal_denied", "Credential reveal refused"

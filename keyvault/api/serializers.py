@@ -57,6 +57,9 @@ class IntegrationSerializer(serializers.Serializer):
     reminder_thresholds = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    archived_at = serializers.DateTimeField(
+        allow_null=True, help_text="Set when archived: no reminders, not in the list"
+    )
 
 
 class IntegrationRowSerializer(serializers.Serializer):

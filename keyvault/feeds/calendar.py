@@ -23,8 +23,9 @@ from icalendar import Alarm, Calendar, Event
 
 from alerts.policy import threshold_crossed_at, thresholds_for
 from keyvault.audit.chain import audit_append
-from keyvault.models import AuditAction, CalendarFeed, Credential, CredentialState
+from keyvault.models import AuditAction, CalendarFeed, Credential
 from keyvault.vault.expiry import threshold_phrase
+from keyvault.vault.selectors import tracked_q
 from keyvault.web.roles import is_viewer
 
 #: Random bytes in a feed token (URL-safe base64 of 32 bytes: 43 characters).
@@ -128,7 +129,7 @@ def calendar_render(*, now: datetime) -> bytes:
     calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", REFRESH_INTERVAL)
     current = (
-        Credential.objects.filter(state=CredentialState.CURRENT)
+        Credential.objects.filter(tracked_q())
         .select_related("integration")
         .only(
             "id",

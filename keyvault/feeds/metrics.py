@@ -20,7 +20,8 @@ from prometheus_client.utils import floatToGoString
 
 from alerts.models import Channel, Reminder, ReminderStatus, ScanHeartbeat
 from alerts.selectors import retrying_q
-from keyvault.models import Credential, CredentialState
+from keyvault.models import Credential
+from keyvault.vault.selectors import tracked_q
 
 CHANNEL_LABELS = ("channel", "kind")
 
@@ -56,7 +57,7 @@ def _credential_families() -> Iterator[str]:
     """
     yield f"# HELP {EXPIRY_NAME} {EXPIRY_HELP}\n# TYPE {EXPIRY_NAME} gauge\n"
     rows = (
-        Credential.objects.filter(state=CredentialState.CURRENT)
+        Credential.objects.filter(tracked_q())
         .order_by("expires_at", "pk")  # the partial index of current expiries: no sort
         .values_list(
             "integration__name",
@@ -120,10 +121,7 @@ def _delivery() -> Iterator[GaugeMetricFamily]:
     channels = Channel.objects.order_by("name").annotate(
         failed_n=Count(
             "reminders",
-            filter=Q(
-                reminders__status=ReminderStatus.FAILED,
-                reminders__credential__state=CredentialState.CURRENT,
-            ),
+            filter=Q(tracked_q("reminders__credential__"), reminders__status=ReminderStatus.FAILED),
             distinct=True,
         ),
         retrying_n=Count(

@@ -8,19 +8,20 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from keyvault.models import Credential, CredentialState
+from keyvault.models import Credential
 from keyvault.vault.check_models import CredentialCheck
 from keyvault.vault.live_check import SCIM_CHECK_PROVIDERS, live_check_available
+from keyvault.vault.selectors import tracked_q
 
 CHECK_HISTORY_SIZE = 10
 
 
 def credentials_to_check(*, integration_id: uuid.UUID | None = None) -> QuerySet[Credential]:
-    """Current credentials that hold a secret (not metadata-only, not destroyed) and whose
-    provider has a live check (of one integration when ``integration_id`` is given), oldest
-    check first."""
+    """Current credentials of integrations not archived that hold a secret (not metadata-only,
+    not destroyed) and whose provider has a live check (of one integration when
+    ``integration_id`` is given), oldest check first."""
     qs = Credential.objects.select_related("integration").filter(
-        state=CredentialState.CURRENT,
+        tracked_q(),
         destroyed_at__isnull=True,
         secret_stored=True,
         integration__provider__in=SCIM_CHECK_PROVIDERS,

@@ -1,4 +1,10 @@
-"""Corrections to a current credential's life that are not a new version: its dates.
+"""Corrections to an integration's life that are not a new version: its current credential's
+dates, and retiring the integration (archive) or bringing it back (restore).
+
+An archived integration (``Integration.archived_at`` set) keeps its versions, rotations and
+audit history, but is left out of everything that follows current keys: the dashboard, the
+reminder scan and notices, live checks, the digest, the calendar feed and the metrics
+(``keyvault.vault.selectors.tracked_q``).
 
 Every service is keyword-only, takes ``now`` from its caller, locks what it changes, validates,
 writes and audits in one transaction, and writes nothing when nothing changed. Bad input is a
@@ -17,7 +23,11 @@ from django.db import transaction
 from keyvault.audit.chain import audit_append
 from keyvault.models import AuditAction, Credential, Integration
 from keyvault.rotation.services import credential_ensure_current, plaintext_tokens, reason_clean
-from keyvault.vault.signals import credential_dates_changed
+from keyvault.vault.signals import (
+    credential_dates_changed,
+    integration_archived,
+    reminders_may_be_due,
+)
 
 
 @dataclass(frozen=True)
@@ -113,3 +123,54 @@ def credential_dates_correct(
         )
         credential_dates_changed.send(sender=Credential, credential=locked, now=now)
     return DatesCorrection(credential=locked, changed=True)
+
+
+def _archive_set(
+    *, integration: Integration, archived: bool, actor: Any, now: datetime, ip: str | None
+) -> Integration:
+    """Archive (``archived``) or restore ``integration``; audited, nothing written when it is
+    already so."""
+    with transaction.atomic():
+        locked = Integration.objects.select_for_update().get(pk=integration.pk)
+        if (locked.archived_at is not None) == archived:
+            return locked
+        since = locked.archived_at
+        locked.archived_at = now if archived else None
+        locked.save(update_fields=["archived_at", "updated_at"])
+        details: dict[str, Any] = {"name": locked.name}
+        if since is not None:
+            details["archived_at"] = since.isoformat()
+        audit_append(
+            action=AuditAction.INTEGRATION_ARCHIVED
+            if archived
+            else AuditAction.INTEGRATION_RESTORED,
+            now=now,
+            actor=actor,
+            integration=locked,
+            target=locked,
+            ip=ip,
+            details=details,
+        )
+        if archived:
+            integration_archived.send(sender=Integration, integration=locked, now=now)
+        else:
+            reminders_may_be_due.send(sender=Integration, integration_id=locked.pk)
+    return locked
+
+
+def integration_archive(
+    *, integration: Integration, actor: Any, now: datetime, ip: str | None = None
+) -> Integration:
+    """Retire ``integration``: hidden from the dashboard (listed under "Archived"), no more
+    reminders, notices, live checks, digest lines, feed events or metrics; its history stays.
+    Audits ``INTEGRATION_ARCHIVED`` and cancels what is still owed, in one transaction; an
+    integration already archived is left as it is."""
+    return _archive_set(integration=integration, archived=True, actor=actor, now=now, ip=ip)
+
+
+def integration_restore(
+    *, integration: Integration, actor: Any, now: datetime, ip: str | None = None
+) -> Integration:
+    """Bring an archived ``integration`` back: tracked and reminded again (a scan runs once it
+    commits). Audits ``INTEGRATION_RESTORED``; one not archived is left as it is."""
+    return _archive_set(integration=integration, archived=False, actor=actor, now=now, ip=ip)

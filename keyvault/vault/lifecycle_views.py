@@ -1,4 +1,5 @@
-"""Pages that correct an integration's life without a new version: its credential's dates.
+"""Pages that correct an integration's life without a new version: its credential's dates,
+archive and restore, and the list of archived integrations.
 
 Each view checks its role, parses with a form, calls one service and redirects.
 """
@@ -12,15 +13,15 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from keyvault.rotation.selectors import integration_with_current
-from keyvault.vault import lifecycle
+from keyvault.vault import lifecycle, selectors
 from keyvault.vault.lifecycle_forms import CredentialDatesForm
 from keyvault.web.dates import day_text
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
-from keyvault.web.roles import admin_required
+from keyvault.web.roles import admin_required, viewer_required
 
 
 @admin_required
@@ -66,4 +67,49 @@ def credential_dates_correct(request: HttpRequest, integration_id: uuid.UUID) ->
         request,
         "keyvault/credential_dates.html",
         {"integration": integration, "current": current, "form": form},
+    )
+
+
+_ARCHIVED_MESSAGE = (
+    "“{name}” was archived: it is off the dashboard and gets no reminders, checks or notices. "
+    "Its history is kept; restore it from the archived list."
+)
+_RESTORED_MESSAGE = "“{name}” was restored: it is tracked again."
+
+
+def _archive_set(request: HttpRequest, integration_id: uuid.UUID, *, archive: bool) -> HttpResponse:
+    service = lifecycle.integration_archive if archive else lifecycle.integration_restore
+    integration = service(
+        integration=selectors.integration_get(integration_id=integration_id),
+        actor=request.user,
+        now=timezone.now(),
+        ip=client_ip(request),
+    )
+    message = _ARCHIVED_MESSAGE if archive else _RESTORED_MESSAGE
+    messages.success(request, message.format(name=integration.name))
+    return redirect("keyvault:integration_detail", integration_id=integration.pk)
+
+
+@admin_required
+@require_POST
+def integration_archive(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    """Archive the integration: off the dashboard, no reminders; its history stays."""
+    return _archive_set(request, integration_id, archive=True)
+
+
+@admin_required
+@require_POST
+def integration_restore(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    """Bring an archived integration back onto the dashboard and into the reminders."""
+    return _archive_set(request, integration_id, archive=False)
+
+
+@viewer_required
+@require_safe
+def integrations_archived(request: HttpRequest) -> HttpResponse:
+    """The archived integrations, most recently archived first."""
+    return render(
+        request,
+        "keyvault/integrations_archived.html",
+        {"integrations": selectors.integrations_archived()},
     )

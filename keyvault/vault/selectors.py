@@ -43,6 +43,25 @@ CREDENTIAL_COLUMNS = (
 )
 
 
+def tracked_q(prefix: str = "") -> Q:
+    """Current credentials of integrations that are not archived: those reminders, checks,
+    notices, the digest, the calendar feed and the metrics follow. ``prefix`` reaches the
+    credential from another model (``"credential__"``)."""
+    return Q(
+        **{
+            f"{prefix}state": CredentialState.CURRENT,
+            f"{prefix}integration__archived_at__isnull": True,
+        }
+    )
+
+
+def credential_tracked(credential: Credential) -> bool:
+    """``tracked_q`` for one loaded credential (its integration is read)."""
+    return (
+        credential.state == CredentialState.CURRENT and credential.integration.archived_at is None
+    )
+
+
 @dataclass(frozen=True)
 class CredentialFacts:
     """A credential version as a page shows it at one ``now``."""
@@ -103,7 +122,8 @@ class DashboardPage:
 
 
 def integration_search(*, q: str = "") -> QuerySet[Integration]:
-    """Integrations whose name, owner or provider matches ``q``, soonest expiry first.
+    """Integrations not archived whose name, owner or provider matches ``q``, soonest expiry
+    first.
 
     Ordered by the expiry of the current credential (integrations without one last), then by
     name. Each row is annotated with ``shown_credential_id``: the current credential, else the
@@ -118,7 +138,7 @@ def integration_search(*, q: str = "") -> QuerySet[Integration]:
             output_field=IntegerField(),
         )
     ).order_by("is_current", "-issued_at", "-created_at")
-    qs = Integration.objects.annotate(
+    qs = Integration.objects.filter(archived_at__isnull=True).annotate(
         current_expires_at=Subquery(current.values("expires_at")[:1]),
         shown_credential_id=Subquery(shown.values("pk")[:1]),
     )
@@ -180,6 +200,11 @@ def integration_detail(*, integration_id: uuid.UUID, now: datetime) -> Integrati
     versions = [credential_facts(credential=c, now=now) for c in credentials]
     current = next((v for v in versions if v.is_current), None)
     return IntegrationDetail(integration=integration, current=current, versions=versions)
+
+
+def integrations_archived() -> QuerySet[Integration]:
+    """Archived integrations, most recently archived first (the "Archived" list)."""
+    return Integration.objects.filter(archived_at__isnull=False).order_by("-archived_at", "name")
 
 
 def integration_get(*, integration_id: uuid.UUID) -> Integration:

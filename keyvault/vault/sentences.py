@@ -30,6 +30,22 @@ def _dates_corrected(f: EventFacts) -> str:
     return sentence + (f"; reason {quoted(reason)}" if reason else "")
 
 
+def _integration(f: EventFacts) -> str:
+    return f.integration or f.text("name") or "an integration"
+
+
+def _archived(f: EventFacts) -> str:
+    return f"{f.who} archived {_integration(f)}: no more reminders, checks or notices"
+
+
+def _restored(f: EventFacts) -> str:
+    since = f.text("archived_at")
+    sentence = f"{f.who} restored {_integration(f)}"
+    return sentence + (f", archived since {iso_day_text(since)}" if since else "")
+
+
 LIFECYCLE_SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.CREDENTIAL_DATES_CORRECTED: _dates_corrected,
+    AuditAction.INTEGRATION_ARCHIVED: _archived,
+    AuditAction.INTEGRATION_RESTORED: _restored,
 }

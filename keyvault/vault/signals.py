@@ -14,3 +14,7 @@ reminders_may_be_due = Signal()
 #: (its new dates saved) and ``now``. The reminders app re-plans the credential's reminders for
 #: the new expiry date.
 credential_dates_changed = Signal()
+
+#: Sent inside the transaction that archives an integration, with ``integration`` and ``now``.
+#: The reminders app cancels what its credentials are still owed (reminders, notices).
+integration_archived = Signal()

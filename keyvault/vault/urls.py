@@ -13,6 +13,11 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("integrations/new/", views.integration_create, name="integration_create"),
     path(
+        "integrations/archived/",
+        lifecycle_views.integrations_archived,
+        name="integrations_archived",
+    ),
+    path(
         "integrations/<uuid:integration_id>/",
         views.integration_detail,
         name="integration_detail",
@@ -36,6 +41,16 @@ urlpatterns = [
         "integrations/<uuid:integration_id>/correct-dates/",
         lifecycle_views.credential_dates_correct,
         name="credential_dates_correct",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/archive/",
+        lifecycle_views.integration_archive,
+        name="integration_archive",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/restore/",
+        lifecycle_views.integration_restore,
+        name="integration_restore",
     ),
     path(
         "credentials/<uuid:credential_id>/reveal/",

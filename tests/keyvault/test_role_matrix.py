@@ -356,6 +356,24 @@ ROUTES: dict[str, Route] = {
         },
         ok_status={"GET": 200, "POST": 302},
     ),
+    "keyvault:integrations_archived": Route(
+        lambda w: reverse("keyvault:integrations_archived"),
+        get=VIEWER,
+        post=VIEWER_NO,
+        ok_status={"GET": 200},
+    ),
+    "keyvault:integration_archive": Route(
+        lambda w: reverse("keyvault:integration_archive", kwargs=_integration(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
+    ),
+    "keyvault:integration_restore": Route(
+        lambda w: reverse("keyvault:integration_restore", kwargs=_integration(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
+    ),
     "keyvault:credential_reveal": Route(
         lambda w: reverse("keyvault:credential_reveal", kwargs={"credential_id": w.credential.pk}),
         get=ADMIN,
