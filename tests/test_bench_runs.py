@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.bench.figures import crypto_figure
 
 
@@ -37,3 +39,21 @@ def test_the_api_list_figure_compares_the_api_with_the_dashboard(db: object) -> 
     assert [row["integrations"] for row in figure.rows] == [3, 8]
     assert figure.rows[0]["api_queries"] == figure.rows[1]["api_queries"]
     assert figure.targets[0][0] == "API list queries identical at both sizes"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_delivery_figure_uses_its_own_broker_after_an_earlier_figure_sent_a_task(
+    admin_user: Any,
+) -> None:
+    """The import figure's commit asks the configured broker for a scan, which makes the app
+    keep a connection pool for it; the delivery figure must still reach its own redis-server."""
+    from tests.bench.delivery import delivery_figure
+    from tests.bench.feeds import import_figure
+    from tests.bench.figures import NOW
+
+    import_figure(rows=4, now=NOW, actor=admin_user)
+    figure = delivery_figure(count=6)
+
+    assert figure.rows[0]["reminders"] == 6
+    assert figure.rows[0]["reminders_per_s"] > 0

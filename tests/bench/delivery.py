@@ -19,6 +19,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.utils import timezone
 
@@ -40,6 +41,17 @@ def _wait_all_sent(count: int, *, timeout: float) -> None:
                 f"{Reminder.objects.filter(status=ReminderStatus.SENT).count()} of {count} sent"
             )
         time.sleep(0.02)
+
+
+def _send_tasks_to(url: str, transport_options: dict[str, Any]) -> None:
+    """Point the app's task sending at ``url``. The app keeps the connection and producer pools
+    it made for the first task it sent (an earlier figure's import asks the embedded broker for
+    a scan), so they are closed and dropped: the next task sent connects to ``url``."""
+    celery_app.conf.broker_url = url
+    celery_app.conf.broker_transport_options = transport_options
+    celery_app.pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def _plain_client_seconds(url: str, *, count: int, body: bytes, tmp: Path) -> float:
@@ -98,8 +110,7 @@ def delivery_figure(*, count: int) -> Figure:
         saved = (celery_app.conf.broker_url, celery_app.conf.broker_transport_options)
         try:
             celery.worker()
-            celery_app.conf.broker_url = redis.url
-            celery_app.conf.broker_transport_options = {}
+            _send_tasks_to(redis.url, {})
             start = time.perf_counter()
             sent = deliveries_enqueue(ids=ids, now=timezone.now())
             assert sent == count, (sent, count)
@@ -112,8 +123,7 @@ def delivery_figure(*, count: int) -> Figure:
         finally:
             celery.stop_all()
             redis.stop()
-            celery_app.conf.broker_url, celery_app.conf.broker_transport_options = saved
-            celery_app.pool.force_close_all()
+            _send_tasks_to(*saved)
         body = slack.requests[0].body
         assert len(slack.requests) == count, "each reminder sent once"
         slack.reset()
