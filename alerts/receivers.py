@@ -9,6 +9,7 @@ from uuid import UUID
 from django.dispatch import receiver
 
 from alerts.audiences import reminder_plans_forget
+from alerts.models import NoticeKind
 from alerts.notices import notices_cancel
 from alerts.scan import reminders_cancel, reminders_replan, reminders_scan_soon
 from keyvault.models import Credential, CredentialState, Integration
@@ -44,8 +45,10 @@ def replan_after_new_dates(
     sender: Any, credential: Credential, now: datetime, **kwargs: Any
 ) -> None:
     """A corrected expiry date: what was recorded for thresholds the new date has not reached
-    is owed again, the plan is forgotten, and a scan runs once the correction commits."""
+    is owed again, the plan is forgotten, and a scan runs once the correction commits. The
+    date is known now: pending "confirm the date" notices are cancelled."""
     reminders_replan(credential=credential, now=now)
+    notices_cancel(credential=credential, kind=NoticeKind.EXPIRY_UNCONFIRMED)
     reminder_plans_forget(integration_id=credential.integration_id)
     reminders_scan_soon()
 

@@ -124,6 +124,11 @@ class Credential(EncryptedFieldsMixin, models.Model):
     )
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    expiry_confirmed = models.BooleanField(
+        default=True,
+        help_text="False: saved with “expiry unknown — legacy key”; expires_at is the "
+        "provider's worst case until someone confirms or corrects it",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -242,6 +247,7 @@ class AuditAction(models.TextChoices):
     CREDENTIAL_EDITED = "credential.edited", "Credential edited"
     CREDENTIAL_DESTROYED = "credential.destroyed", "Old credential destroyed"
     CREDENTIAL_DATES_CORRECTED = "credential.dates_corrected", "Credential dates corrected"
+    CREDENTIAL_EXPIRY_CONFIRMED = "credential.expiry_confirmed", "Expiry date confirmed"
     CREDENTIAL_CHECKED = "credential.checked", "Credential checked with the vendor"
     CREDENTIAL_IDP_CONFIRMED = "credential.idp_confirmed", "Identity provider update confirmed"
     REPLACEMENT_CHECKED = "credential.replacement_checked", "Replacement key tested"

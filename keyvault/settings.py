@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from keyvault import devkeys
 from keyvault.api import settings as api_settings
 from keyvault.rotation import settings as rotation_settings
+from keyvault.vault import settings as vault_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -88,7 +89,6 @@ AUTHENTICATION_BACKENDS = [
 
 ROOT_URLCONF = "keyvault.urls"
 WSGI_APPLICATION = "keyvault.wsgi.application"
-
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -225,8 +225,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
-
-vars().update(api_settings.DJANGO_SETTINGS | rotation_settings.DJANGO_SETTINGS)
+ROOM_SETTINGS = (api_settings, rotation_settings, vault_settings)  # settings of the rooms
+vars().update({k: v for room in ROOM_SETTINGS for k, v in room.DJANGO_SETTINGS.items()})
 
 # --- keyvault ---
 KEYVAULT_DUE_SOON_DAYS = env.int("KEYVAULT_DUE_SOON_DAYS", default=30)
@@ -388,7 +388,7 @@ CELERY_BEAT_SCHEDULE["keyvault-check-credentials"] = {
     "task": "keyvault.tasks.check_credentials",
     "schedule": timedelta(seconds=KEYVAULT_CHECK_INTERVAL_SECONDS),
 }
-CELERY_BEAT_SCHEDULE.update(api_settings.BEAT_SCHEDULE | rotation_settings.BEAT_SCHEDULE)
+CELERY_BEAT_SCHEDULE.update({k: v for r in ROOM_SETTINGS for k, v in r.BEAT_SCHEDULE.items()})
 # A signed audit checkpoint at least this often, however few events there were: it bounds how
 # much of the log is protected by the hash chain alone. A late run is dropped (the next one
 # signs the same, newer head).

@@ -11,6 +11,7 @@ from keyvault.rotation.idp import idp_reminders_raise
 from keyvault.rotation.services import credentials_destroy_expired_grace
 from keyvault.vault.check_selectors import credentials_to_check
 from keyvault.vault.checks import LiveCheckUnavailable, credential_check
+from keyvault.vault.unconfirmed import expiry_confirm_reminders_raise
 
 
 @shared_task(name="keyvault.tasks.destroy_retired_secrets")
@@ -61,3 +62,10 @@ def remind_idp_not_updated() -> int:
     """Remind the channels of keys rotated in a day ago with "not yet" put into the identity
     provider; returns how many notices were raised."""
     return idp_reminders_raise(now=timezone.now())
+
+
+@shared_task(name="keyvault.tasks.remind_expiry_unconfirmed")
+def remind_expiry_unconfirmed() -> int:
+    """Ask the channels of keys saved with "expiry unknown" to confirm the date, once a week;
+    returns how many notices were raised."""
+    return expiry_confirm_reminders_raise(now=timezone.now())

@@ -50,6 +50,7 @@ def credential_make(
     issued_at: datetime = NOW,
     expires_at: datetime | None = None,
     now: datetime = NOW,
+    expiry_unknown: bool = False,
     **fields: Any,
 ) -> tuple[Credential, str]:
     """A new integration with a current credential, created by ``actor``.
@@ -64,6 +65,7 @@ def credential_make(
         token=token,
         issued_at=issued_at,
         expires_at=expires_at,
+        expiry_unknown=expiry_unknown,
     )
     _, credential = services.integration_create(
         fields={"name": name or f"Integration {next(_names)}", "provider": provider, **fields},

@@ -37,6 +37,10 @@ class CredentialSerializer(serializers.Serializer):
     )
     issued_at = serializers.DateTimeField(source="credential.issued_at")
     expires_at = serializers.DateTimeField(source="credential.expires_at")
+    expiry_confirmed = serializers.BooleanField(
+        source="credential.expiry_confirmed",
+        help_text="False: expires_at is the provider's worst case, not confirmed",
+    )
     days_left = serializers.IntegerField(help_text="Calendar days to expiry; negative: expired")
     superseded_at = serializers.DateTimeField(source="credential.superseded_at", allow_null=True)
     revoked_at = serializers.DateTimeField(source="credential.revoked_at", allow_null=True)
@@ -126,6 +130,12 @@ class SecretSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="Default: the provider's usual lifetime"
     )
+    expiry_unknown = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A legacy key of unknown expiry: the provider's worst-case date is assumed "
+        "(unconfirmed); give no expires_at with it",
+    )
 
 
 class IntegrationCreateSerializer(IntegrationFieldsSerializer):
@@ -156,6 +166,7 @@ class RotateSerializer(SecretSerializer):
         "(the integration then shows “IdP not updated” and its channels are reminded the "
         "next day, until someone confirms it).",
     )
+    expiry_unknown = None  # type: ignore[assignment]  # a new key's expiry is known
 
 
 class RevokeSerializer(serializers.Serializer):

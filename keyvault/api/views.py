@@ -204,6 +204,7 @@ class IntegrationListView(ApiView):
                 token=data["credential"]["token"],
                 issued_at=issued_at,
                 expires_at=data["credential"].get("expires_at"),
+                expiry_unknown=data["credential"].get("expiry_unknown", False),
             )
         except ValidationError as exc:
             raise _nested("credential", exc) from None
@@ -279,6 +280,7 @@ class CredentialAddView(ApiView):
             token=payload.validated_data["token"],
             issued_at=self.now,
             expires_at=payload.validated_data.get("expires_at"),
+            expiry_unknown=payload.validated_data.get("expiry_unknown", False),
         )
         credential = credentials.credential_create(
             integration=integration, secret=secret, actor=request.user, now=self.now, ip=self.ip()

@@ -29,6 +29,7 @@ from keyvault.vault.expiry import local_midnight
 from keyvault.vault.forms import (
     describe_secret_fields,
     expires_on_field,
+    expiry_unknown_field,
     paste_again_note,
     scim_url_field,
     token_field,
@@ -154,6 +155,7 @@ class CredentialAddForm(_PasteForm):
 
     scim_url = scim_url_field()
     token = token_field()
+    expiry_unknown = expiry_unknown_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -170,6 +172,7 @@ class CredentialAddForm(_PasteForm):
                 token=cleaned.get("token"),
                 issued_at=self.now,
                 expires_at=self.expires_at(),
+                expiry_unknown=cleaned.get("expiry_unknown", False),
             )
         except ValidationError as exc:
             apply_service_errors(self, exc)

@@ -18,7 +18,8 @@ from keyvault.audit.chain import audit_append
 from keyvault.crypto import cipher
 from keyvault.models import AuditAction, Credential, CredentialState, Integration
 from keyvault.vault import validation
-from keyvault.vault.providers import provider_for
+from keyvault.vault.expiry import local_midnight
+from keyvault.vault.providers import Provider, provider_for
 from keyvault.vault.signals import reminders_may_be_due
 
 
@@ -31,6 +32,8 @@ class SecretInput:
     fingerprint: str
     issued_at: datetime
     expires_at: datetime
+    #: False: the expiry is unknown and ``expires_at`` the provider's worst case.
+    expiry_confirmed: bool = True
 
     def __repr__(self) -> str:  # never let a secret into a traceback or log line
         return f"SecretInput(fingerprint={self.fingerprint[:12]}…, expires_at={self.expires_at})"
@@ -44,16 +47,24 @@ def secret_input_clean(
     issued_at: datetime,
     expires_at: datetime | None,
     check_stored: bool = True,
+    expiry_unknown: bool = False,
 ) -> SecretInput:
     """Validate a pasted credential; raises ``ValidationError`` keyed by field.
 
     Checks every rule (URL, token, dates, not already stored) and reports all failures at once.
     ``check_stored=False`` leaves out the one query "not already stored", for a caller that
-    checks many fingerprints at once (``credential_holders``).
+    checks many fingerprints at once (``credential_holders``). ``expiry_unknown`` (a legacy key
+    whose vendor does not say when it expires): the expiry is the provider's worst case
+    (``Provider.worst_case_expiry``), not confirmed; no expiry may be given with it.
     """
     preset = provider_for(provider)
     errors: dict[str, list[ValidationError]] = {}
     cleaned: dict[str, Any] = {}
+    if expiry_unknown:
+        try:
+            expires_at = worst_case_expiry(preset, expires_at=expires_at)
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
     for field, check in (
         ("scim_url", lambda: validation.clean_scim_url(scim_url, provider=preset)),
         ("token", lambda: validation.clean_token(token)),
@@ -82,7 +93,37 @@ def secret_input_clean(
         fingerprint=cleaned["fingerprint"],
         issued_at=issued_at,
         expires_at=cleaned["expires_at"],
+        expiry_confirmed=not expiry_unknown,
     )
+
+
+def worst_case_expiry(preset: Provider, *, expires_at: datetime | None) -> datetime:
+    """The expiry of a key saved with "expiry unknown": local midnight of the provider's worst
+    case. Raises ``ValidationError`` keyed by field when the provider has none, or a date was
+    given as well."""
+    if preset.worst_case_expiry is None:
+        raise ValidationError(
+            {
+                "expiry_unknown": [
+                    ValidationError(
+                        "%(name)s keys have no known latest expiry: give the expiry date.",
+                        code="no_worst_case",
+                        params={"name": preset.name},
+                    )
+                ]
+            }
+        )
+    if expires_at is not None:
+        raise ValidationError(
+            {
+                "expires_at": [
+                    ValidationError(
+                        "Leave the expiry date empty when it is unknown.", code="both_given"
+                    )
+                ]
+            }
+        )
+    return local_midnight(preset.worst_case_expiry)
 
 
 def credential_holders(fingerprints: list[str]) -> dict[str, Credential]:
@@ -109,6 +150,7 @@ def credential_build(*, integration: Integration, secret: SecretInput, actor: An
         hint=secret.token[-4:],
         issued_at=secret.issued_at,
         expires_at=secret.expires_at,
+        expiry_confirmed=secret.expiry_confirmed,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     credential.seal("scim_url_ciphertext", secret.scim_url)
@@ -161,12 +203,15 @@ def credential_audit_details(credential: Credential) -> dict[str, Any]:
             "issued_at": credential.issued_at.isoformat(),
             "expires_at": credential.expires_at.isoformat(),
         }
-    return {
+    details: dict[str, Any] = {
         "fingerprint": (credential.fingerprint or "")[:16],
         "hint": credential.hint,
         "issued_at": credential.issued_at.isoformat(),
         "expires_at": credential.expires_at.isoformat(),
     }
+    if not credential.expiry_confirmed:
+        details["expiry_confirmed"] = False
+    return details
 
 
 def credential_create(

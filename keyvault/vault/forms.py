@@ -32,6 +32,7 @@ from keyvault.vault import credentials
 from keyvault.vault.expiry import local_midnight
 from keyvault.vault.providers import PROVIDERS, IdentityProvider, Provider, ProviderKind
 from keyvault.vault.validation import validate_slack_member_id, validate_thresholds
+from keyvault.web.dates import day_text
 from keyvault.web.forms import (
     NO_AUTOFILL,
     DateField,
@@ -97,6 +98,23 @@ def paste_again_note(preset: Provider) -> str:
 
 def expires_on_field(**kwargs: Any) -> forms.DateField:
     return DateField(label="Expires on", required=False, **kwargs)
+
+
+def expiry_unknown_field() -> forms.BooleanField:
+    """“Expiry unknown — legacy key”: the provider's worst case is assumed, shown unconfirmed,
+    and a weekly reminder asks for the real date (``Provider.worst_case_expiry``)."""
+    worst = ", ".join(
+        f"{p.name}: {day_text(p.worst_case_expiry)}"
+        for p in PROVIDERS.values()
+        if p.worst_case_expiry is not None
+    )
+    return forms.BooleanField(
+        required=False,
+        label="Expiry unknown — legacy key",
+        help_text=f"For a key whose vendor does not say when it expires (e.g. Atlassian keys "
+        f"made before 2025). Leave the expiry empty: keyvault assumes the latest possible day "
+        f"({worst}), marks it unconfirmed and asks weekly for the real date.",
+    )
 
 
 #: Notes are a few lines of where and who; a longer text is almost surely a paste gone wrong.
@@ -171,6 +189,7 @@ class IntegrationCreateForm(IntegrationForm):
     token = token_field()
     issued_on = DateField(label="Issued on")
     expires_on = expires_on_field(help_text="Leave empty for the provider's usual lifetime.")
+    expiry_unknown = expiry_unknown_field()
 
     def __init__(self, *args: Any, now: datetime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -213,6 +232,7 @@ class IntegrationCreateForm(IntegrationForm):
                 token=cleaned.get("token"),
                 issued_at=self.issued_at(issued_on),
                 expires_at=local_midnight(expires_on) if expires_on else None,
+                expiry_unknown=cleaned.get("expiry_unknown", False),
             )
         except ValidationError as exc:
             apply_service_errors(self, exc)

@@ -77,7 +77,8 @@ def credential_dates_correct(
     ip: str | None = None,
 ) -> DatesCorrection:
     """Correct the issue and expiry dates of the current ``credential`` (a typo, a vendor date
-    learnt later); a reason is required when anything changes.
+    learnt later); a reason is required when anything changes. An expiry that was not confirmed
+    (``Credential.expiry_confirmed``) is confirmed by it, even with the same dates.
 
     Audits ``CREDENTIAL_DATES_CORRECTED`` with the old and new dates and the reason, and sends
     ``credential_dates_changed`` (the reminders are planned again for the new expiry), in one
@@ -88,7 +89,11 @@ def credential_dates_correct(
     errors = credential_dates_errors(issued_at=issued_at, expires_at=expires_at, now=now)
     with transaction.atomic():
         locked = _lock_current(credential)
-        unchanged = locked.issued_at == issued_at and locked.expires_at == expires_at
+        unchanged = (
+            locked.issued_at == issued_at
+            and locked.expires_at == expires_at
+            and locked.expiry_confirmed
+        )
         if unchanged and not errors:
             return DatesCorrection(credential=locked, changed=False)
         try:
@@ -103,8 +108,10 @@ def credential_dates_correct(
         if errors:
             raise ValidationError(errors)
         before = {"issued_at": locked.issued_at, "expires_at": locked.expires_at}
+        confirms = not locked.expiry_confirmed
         locked.issued_at, locked.expires_at = issued_at, expires_at
-        locked.save(update_fields=["issued_at", "expires_at"])
+        locked.expiry_confirmed = True  # someone looked the dates up
+        locked.save(update_fields=["issued_at", "expires_at", "expiry_confirmed"])
         audit_append(
             action=AuditAction.CREDENTIAL_DATES_CORRECTED,
             now=now,
@@ -119,6 +126,7 @@ def credential_dates_correct(
                 "issued_at": issued_at.isoformat(),
                 "expires_at": expires_at.isoformat(),
                 "reason": text,
+                **({"expiry_confirmed": True} if confirms else {}),
             },
         )
         credential_dates_changed.send(sender=Credential, credential=locked, now=now)

@@ -62,3 +62,9 @@ class CredentialDatesForm(forms.Form):
         if day == timezone.localdate(self.current.expires_at):
             return self.current.expires_at
         return local_midnight(day)
+
+
+class CredentialConfirmForm(forms.Form):
+    """The version whose expiry the page asked to confirm."""
+
+    credential = forms.UUIDField(widget=forms.HiddenInput)

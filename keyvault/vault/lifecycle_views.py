@@ -15,9 +15,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from keyvault.rotation.selectors import integration_with_current
-from keyvault.vault import lifecycle, selectors
-from keyvault.vault.lifecycle_forms import CredentialDatesForm
+from keyvault.rotation.selectors import credential_of, integration_with_current
+from keyvault.vault import lifecycle, selectors, unconfirmed
+from keyvault.vault.lifecycle_forms import CredentialConfirmForm, CredentialDatesForm
 from keyvault.web.dates import day_text
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
@@ -102,6 +102,27 @@ def integration_archive(request: HttpRequest, integration_id: uuid.UUID) -> Http
 def integration_restore(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
     """Bring an archived integration back onto the dashboard and into the reminders."""
     return _archive_set(request, integration_id, archive=False)
+
+
+@admin_required
+@require_POST
+def credential_expiry_confirm(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
+    """Confirm that the worst-case expiry shown for the current credential is right."""
+    integration = selectors.integration_get(integration_id=integration_id)
+    form = CredentialConfirmForm(request.POST)
+    credential = (
+        credential_of(integration=integration, credential_id=form.cleaned_data["credential"])
+        if form.is_valid()
+        else None
+    )
+    if credential is not None and unconfirmed.credential_expiry_confirm(
+        actor=request.user, credential=credential, now=timezone.now(), ip=client_ip(request)
+    ):
+        expires = day_text(credential.expires_at)
+        messages.success(request, f"Expiry date confirmed: {expires}. The weekly reminder stops.")
+    else:
+        messages.info(request, "Nothing to confirm: the date was confirmed or changed meanwhile.")
+    return redirect("keyvault:integration_detail", integration_id=integration.pk)
 
 
 @viewer_required

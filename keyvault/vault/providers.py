@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from django.db import models
 
@@ -55,6 +56,9 @@ class Provider:
     key_label: str = "API key"
     #: A URL that is itself a secret is never written back into a page shown again.
     url_secret: bool = False
+    #: The latest day a key of unknown expiry can stop working (a legacy key saved with
+    #: "expiry unknown"); None: the provider has no such known worst case.
+    worst_case_expiry: date | None = None
 
     @property
     def label(self) -> str:
@@ -98,6 +102,10 @@ PROVIDERS: dict[str, Provider] = {
             url_example="https://api.atlassian.com/scim/directory/<directory uuid>",
             url_label="Directory base URL",
             key_label="API key",
+            # Atlassian gave API keys made before 2025 an expiry between May 2026 and May 2027
+            # that admin.atlassian.com does not show for every key; the latest is 1 May 2027
+            # (Atlassian Community, "SCIM API key expiration", 2025).
+            worst_case_expiry=date(2027, 5, 1),
         ),
         Provider(
             ProviderKind.OKTA,

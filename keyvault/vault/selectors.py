@@ -33,6 +33,7 @@ CREDENTIAL_COLUMNS = (
     "secret_stored",
     "issued_at",
     "expires_at",
+    "expiry_confirmed",
     "created_at",
     "superseded_at",
     "revoked_at",

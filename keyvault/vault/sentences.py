@@ -26,8 +26,17 @@ def _dates_corrected(f: EventFacts) -> str:
     sentence = f"{f.who} corrected the dates of {f.key}"
     if changes:
         sentence += ": " + ", ".join(changes)
+    if f.details.get("expiry_confirmed") is True:
+        sentence += ", confirming the expiry"
     reason = f.text("reason")
     return sentence + (f"; reason {quoted(reason)}" if reason else "")
+
+
+def _expiry_confirmed(f: EventFacts) -> str:
+    expires = f.text("expires_at")
+    return f"{f.who} confirmed the expiry of {f.key}" + (
+        f": {iso_day_text(expires)}" if expires else ""
+    )
 
 
 def _integration(f: EventFacts) -> str:
@@ -46,6 +55,7 @@ def _restored(f: EventFacts) -> str:
 
 LIFECYCLE_SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.CREDENTIAL_DATES_CORRECTED: _dates_corrected,
+    AuditAction.CREDENTIAL_EXPIRY_CONFIRMED: _expiry_confirmed,
     AuditAction.INTEGRATION_ARCHIVED: _archived,
     AuditAction.INTEGRATION_RESTORED: _restored,
 }

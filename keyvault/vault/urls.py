@@ -43,6 +43,11 @@ urlpatterns = [
         name="credential_dates_correct",
     ),
     path(
+        "integrations/<uuid:integration_id>/confirm-expiry/",
+        lifecycle_views.credential_expiry_confirm,
+        name="credential_expiry_confirm",
+    ),
+    path(
         "integrations/<uuid:integration_id>/archive/",
         lifecycle_views.integration_archive,
         name="integration_archive",

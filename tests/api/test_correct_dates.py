@@ -1,4 +1,5 @@
-"""POST /api/v1/credentials/{id}/correct-dates/: the page's service, audited like the page."""
+"""POST /api/v1/credentials/{id}/correct-dates/: the page's service, audited like the page; and
+a legacy key of unknown expiry created through the API."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.urls import reverse
 from keyvault.models import AuditAction, AuditEvent, Credential
 from keyvault.rotation.services import credential_revoke
 from tests.api.conftest import MakeToken, bearer
-from tests.factories import NOW, MakeCredential
+from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, new_token
 
 
 def _url(credential: Credential) -> str:
@@ -83,3 +84,21 @@ def test_a_read_token_cannot_correct_dates(
         content_type="application/json",
     )
     assert response.status_code == 403
+
+
+def test_the_api_creates_a_legacy_key_with_its_worst_case_date(api: Client) -> None:
+    response = api.post(
+        reverse("api:integrations"),
+        {
+            "name": "Atlassian — API legacy",
+            "provider": "atlassian",
+            "issued_at": "2024-06-01T00:00:00Z",
+            "credential": {"scim_url": ATLASSIAN_URL, "token": new_token(), "expiry_unknown": True},
+        },
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    current = response.json()["current"]
+    assert current["expires_at"] == "2027-05-01T00:00:00Z"
+    assert current["expiry_confirmed"] is False

@@ -356,6 +356,13 @@ ROUTES: dict[str, Route] = {
         },
         ok_status={"GET": 200, "POST": 302},
     ),
+    "keyvault:credential_expiry_confirm": Route(
+        lambda w: reverse("keyvault:credential_expiry_confirm", kwargs=_integration(w)),
+        get=ADMIN_NO,
+        post=ADMIN,
+        data=lambda w: {"credential": str(w.credential.pk)},
+        ok_status={"POST": 302},
+    ),
     "keyvault:integrations_archived": Route(
         lambda w: reverse("keyvault:integrations_archived"),
         get=VIEWER,
