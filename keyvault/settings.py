@@ -15,6 +15,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from keyvault import devkeys
+from keyvault.accounts import settings as accounts_settings
 from keyvault.api import settings as api_settings
 from keyvault.rotation import settings as rotation_settings
 from keyvault.vault import settings as vault_settings
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    *accounts_settings.APPS,
     *api_settings.APPS,
     "keyvault",
     "alerts",
@@ -74,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    *accounts_settings.MIDDLEWARE,
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -133,10 +136,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "keyvault:dashboard"
-LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -202,20 +201,8 @@ CONTENT_SECURITY_POLICY = {
 # Error pages and error emails never show POSTed secrets or secret settings, DEBUG or not.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "keyvault.web.secrecy.AlwaysSafeExceptionReporterFilter"
 
-# django-axes: throttle sign-in (and password re-entry before a reveal) per user and address.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_SENSITIVE_PARAMETERS = ["password", "token", "scim_url", "secret"]
-AXES_VERBOSE = False
-# Reveal throttle (keyvault's own, per user, not django-axes: a wrong password at Reveal pauses
-# reveals for that user, never their sign-in). Admins unlock from the users page.
-KEYVAULT_REVEAL_FAILURE_LIMIT = env.int("KEYVAULT_REVEAL_FAILURE_LIMIT", default=5)
-KEYVAULT_REVEAL_COOLOFF_MINUTES = env.int("KEYVAULT_REVEAL_COOLOFF_MINUTES", default=15)
-# How long an invitation's set-password link stays valid.
-KEYVAULT_INVITE_MAX_AGE_HOURS = env.int("KEYVAULT_INVITE_MAX_AGE_HOURS", default=72)
+# Sign-in (django-allauth), its lock-out (django-axes), the reveal limit, invitations.
+from keyvault.accounts.settings import *  # noqa: E402, F403
 
 # --- Logging: no request bodies, no secrets; errors to stderr. ---
 LOGGING = {

@@ -2,16 +2,19 @@
 
 The vault, rotation, audit and accounts rooms share the ``keyvault`` namespace (one app, one set of
 names); the reminder channels have their own (``alerts``).
+
+Sign-in is django-allauth's, under allauth's URL names (``account_login``, ``account_logout``),
+which its views and redirects reverse. Only the allauth pages keyvault offers are routed: no
+signup (registration is closed), no password reset or email pages of allauth's.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth import views as auth_views
+from allauth.account import views as allauth_views
 from django.urls import include, path
 
 from alerts.health import healthz
 from keyvault.accounts import urls as accounts_urls
-from keyvault.accounts.forms import LoginForm
 from keyvault.api import urls as api_urls
 from keyvault.audit import urls as audit_urls
 from keyvault.feeds import urls as feeds_urls
@@ -31,14 +34,8 @@ keyvault_patterns = [
 ]
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", allauth_views.login, name="account_login"),
+    path("logout/", allauth_views.logout, name="account_logout"),
     path("healthz", healthz, name="healthz"),  # public: no login, no secrets
     path("metrics", metrics, name="metrics"),  # bearer token: KEYVAULT_METRICS_TOKEN
     path("", include((keyvault_patterns, "keyvault"))),

@@ -1,35 +1,36 @@
-"""Forms of team access: the sign-in form (Django's, with a username that is checked before
+"""Forms of team access: the sign-in form (allauth's, with a username that is checked before
 anything looks it up), the invitation and the role change."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import forms as allauth_forms
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 
 from keyvault.models import Role
 from keyvault.web.forms import NO_AUTOFILL, TextField, control_characters_validator
 
 
-class LoginForm(AuthenticationForm):
-    """``AuthenticationForm`` whose username is refused with a field error when it is longer
-    than any username can be or holds control characters.
+class LoginForm(allauth_forms.LoginForm):
+    """allauth's sign-in form (field ``login``: the username) whose username is refused with a
+    field error when it is longer than any username can be or holds control characters.
 
-    Django only sets ``max_length`` on the field (no validator), so an over-long or NUL-laden
-    name went on to ``authenticate`` and to django-axes, whose attempt row (255 characters)
-    PostgreSQL refused. A refused name is not a password check: nothing is audited or counted.
+    An over-long or NUL-laden name must not reach ``authenticate`` and django-axes, whose
+    attempt row (255 characters) PostgreSQL refused. A refused name is not a password check:
+    nothing is audited or counted.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # ``AuthenticationForm`` has just set the field's ``max_length`` from the user model.
-        max_length = getattr(self.fields["username"], "max_length", None) or 150
-        self.fields["username"].validators += [
-            MaxLengthValidator(max_length),
-            control_characters_validator(),
-        ]
+        field = self.fields["login"]
+        field.label = "Username"
+        field.widget.attrs.pop("placeholder", None)
+        field.widget.attrs["autofocus"] = True
+        self.fields["password"].help_text = ""  # no "forgot your password?": an admin re-invites
+        max_length = getattr(field, "max_length", None) or 150
+        field.validators += [MaxLengthValidator(max_length), control_characters_validator()]
 
 
 _ROLE_CHOICES = [(Role.AUDITOR.value, "Auditor (read-only)"), (Role.ADMIN.value, "Admin")]

@@ -447,7 +447,7 @@ def test_auditor_may_read_channels_but_change_nothing(auditor_client: Client) ->
 def test_signed_out_visitor_is_sent_to_login(client: Client, db: Any) -> None:
     response = client.get(reverse("alerts:channel_list"))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 # --- dashboard strip ------------------------------------------------------------------------

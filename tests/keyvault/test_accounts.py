@@ -58,7 +58,7 @@ def _set_password(path: str, password: str = NEW_PASSWORD) -> Any:
 
 def _sign_in(username: str, password: str) -> tuple[Client, Any]:
     client = Client()
-    response = client.post(reverse("login"), {"username": username, "password": password})
+    response = client.post(reverse("account_login"), {"login": username, "password": password})
     return client, response
 
 
@@ -85,7 +85,7 @@ def test_an_invited_auditor_sets_a_password_signs_in_and_reads_as_an_auditor(
 
     assert Client().get(path).status_code == 200
     set_response = _set_password(path)
-    assert set_response.status_code == 302 and set_response["Location"] == reverse("login")
+    assert set_response.status_code == 302 and set_response["Location"] == reverse("account_login")
 
     client, signed_in = _sign_in("bob", NEW_PASSWORD)
     assert signed_in.status_code == 302
@@ -377,7 +377,7 @@ def test_an_admin_unlocks_a_user_locked_out_of_sign_in(
 ) -> None:
     attacker = Client()
     for _ in range(5):
-        attacker.post(reverse("login"), {"username": "carol", "password": "wrong"})
+        attacker.post(reverse("account_login"), {"login": "carol", "password": "wrong"})
     assert _sign_in("carol", PASSWORD)[1].status_code == 429
     listing = admin_client.get(reverse("keyvault:user_list")).content.decode()
     assert "Sign-in locked" in listing
@@ -463,7 +463,7 @@ def test_a_refused_password_change_changes_nothing(
 
 
 def test_the_account_page_lists_ones_own_recent_sign_ins(auditor_user: Any) -> None:
-    Client().post(reverse("login"), {"username": "carol", "password": "wrong"})
+    Client().post(reverse("account_login"), {"login": "carol", "password": "wrong"})
     client, _ = _sign_in("carol", PASSWORD)
     _sign_in("alice-not-carol", PASSWORD)
 

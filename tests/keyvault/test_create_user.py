@@ -45,7 +45,9 @@ def test_create_user_prints_a_set_password_link_that_signs_the_user_in_with_the_
     client = Client()
     client.post(link.group(1), {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert (
-        client.post(reverse("login"), {"username": "bob", "password": NEW_PASSWORD}).status_code
+        client.post(
+            reverse("account_login"), {"login": "bob", "password": NEW_PASSWORD}
+        ).status_code
         == 302
     )
     assert client.get(reverse("keyvault:dashboard")).status_code == 200
@@ -63,7 +65,7 @@ def test_create_user_with_password_now_prints_a_password_that_works_at_once(db: 
     client = Client()
     assert (
         client.post(
-            reverse("login"), {"username": "root2", "password": password.group(1)}
+            reverse("account_login"), {"login": "root2", "password": password.group(1)}
         ).status_code
         == 302
     )
@@ -90,7 +92,7 @@ def test_create_user_refuses_an_unknown_role(db: Any) -> None:
 def test_unlock_user_clears_a_sign_in_lock_out(db: Any) -> None:
     _run("bob", "--role", "auditor", "--password-now")
     for _ in range(5):
-        Client().post(reverse("login"), {"username": "bob", "password": "wrong"})
+        Client().post(reverse("account_login"), {"login": "bob", "password": "wrong"})
     out = StringIO()
 
     call_command("unlock_user", "bob", stdout=out)

@@ -141,7 +141,7 @@ def _offered(client: Client, pages: list[str], url: str) -> tuple[set[str], set[
 #: password before a reveal or a password change. A form refused before that (an impossible
 #: username, an empty password) leaves nothing.
 AUDITED_REFUSALS: dict[str, frozenset[str]] = {
-    "login": frozenset({AuditAction.LOGIN_FAILED}),
+    "account_login": frozenset({AuditAction.LOGIN_FAILED}),
     # A wrong password at Reveal is a refused reveal (counted towards the reveal limit), not a
     # failed sign-in.
     "keyvault:credential_reveal": frozenset({AuditAction.CREDENTIAL_REVEAL_DENIED}),
@@ -233,7 +233,7 @@ def _pages(name: str, url: str) -> list[str]:
         pages = [url.removesuffix("test/")]
     if name == "alerts:channel_delete":
         pages.append(url.removesuffix("delete/"))
-    if name == "logout":
+    if name == "account_logout":
         pages = [reverse("keyvault:dashboard")]
     return pages
 
@@ -271,7 +271,7 @@ SWEEP = [
 )
 @given(data=st.data())
 def test_no_input_makes_a_page_fail(world: World, name: str, method: str, data: Any) -> None:
-    role = "anonymous" if name == "login" else "admin"
+    role = "anonymous" if name == "account_login" else "admin"
     if "urls" not in world.extra:
         viewer = client_for(role)
         world.extra["urls"] = [
@@ -282,8 +282,8 @@ def test_no_input_makes_a_page_fail(world: World, name: str, method: str, data: 
     base: dict[str, str] = {}
     if method == "POST" and route.data:
         base = route.data(world)
-    if name == "login":
-        base = {"username": "alice", "password": PASSWORD}
+    if name == "account_login":
+        base = {"login": "alice", "password": PASSWORD}
     names = sorted(query_names if method == "GET" else field_names | set(base)) or ["q"]
     keys = st.sampled_from(names)
     hostile = data.draw(

@@ -21,7 +21,7 @@ from tests.factories import ATLASSIAN_URL, NOW, PASSWORD, new_token
 CREATE_URL = reverse("keyvault:integration_create")
 AUDIT_URL = reverse("keyvault:audit_log")
 EXPORT_URL = reverse("keyvault:audit_export")
-LOGIN_URL = reverse("login")
+LOGIN_URL = reverse("account_login")
 
 
 def _paste(**fields: str) -> dict[str, str]:
@@ -176,8 +176,8 @@ def test_an_impossible_username_at_sign_in_is_a_field_error_and_leaves_no_trace(
     client: Client, admin_user: Any, username: str
 ) -> None:
     events = AuditEvent.objects.count()
-    response = client.post(LOGIN_URL, {"username": username, "password": PASSWORD})
-    assert _field_errors(response, "username")
+    response = client.post(LOGIN_URL, {"login": username, "password": PASSWORD})
+    assert _field_errors(response, "login")
     assert AuditEvent.objects.count() == events
     assert not AccessAttempt.objects.exists()
 
@@ -185,7 +185,7 @@ def test_an_impossible_username_at_sign_in_is_a_field_error_and_leaves_no_trace(
 def test_a_wrong_password_at_sign_in_is_still_audited_and_counted(
     client: Client, admin_user: Any
 ) -> None:
-    response = client.post(LOGIN_URL, {"username": "alice", "password": "not it"})
+    response = client.post(LOGIN_URL, {"login": "alice", "password": "not it"})
     assert response.status_code == 200
     assert AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).count() == 1
     assert AccessAttempt.objects.count() == 1

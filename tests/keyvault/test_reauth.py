@@ -108,7 +108,7 @@ def test_a_paused_reveal_does_not_stop_the_admin_signing_in(
         _reveal(admin_client, credential, "guess")
 
     fresh = Client()
-    response = fresh.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    response = fresh.post(reverse("account_login"), {"login": "alice", "password": PASSWORD})
 
     assert response.status_code == 302
     assert fresh.get(reverse("keyvault:dashboard")).status_code == 200
@@ -191,7 +191,7 @@ def test_a_right_password_at_the_reveal_is_one_reveal_event(
 def test_a_failed_sign_in_is_still_audited_once(client: Client, admin_user: Any) -> None:
     before = _head()
 
-    response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    response = client.post(reverse("account_login"), {"login": "alice", "password": "wrong"})
 
     assert response.status_code == 200
     assert _new_actions(before) == [AuditAction.LOGIN_FAILED]
@@ -202,9 +202,9 @@ def test_a_failed_sign_in_is_still_audited_once(client: Client, admin_user: Any)
 def test_failed_sign_ins_still_lock_the_account(client: Client, admin_user: Any) -> None:
     before = _head()
     for _ in range(5):
-        client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+        client.post(reverse("account_login"), {"login": "alice", "password": "wrong"})
 
-    locked = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    locked = client.post(reverse("account_login"), {"login": "alice", "password": PASSWORD})
 
     assert locked.status_code == 429
     assert _new_actions(before).count(AuditAction.LOGIN_FAILED) >= 5

@@ -287,7 +287,8 @@ def _import_file(w: World) -> dict[str, Any]:
 
 
 ROUTES: dict[str, Route] = {
-    "login": Route(lambda w: reverse("login"), get=PUBLIC, post=PUBLIC),
+    # django-allauth's sign-in (registration is closed: no signup URL is routed).
+    "account_login": Route(lambda w: reverse("account_login"), get=PUBLIC, post=PUBLIC),
     # 503 is an answer too: the reminder scan has not run in the test database.
     "healthz": Route(
         lambda w: reverse("healthz"), get=PUBLIC, post=PUBLIC_NO, ok_status={"GET": (200, 503)}
@@ -321,7 +322,10 @@ ROUTES: dict[str, Route] = {
         data=lambda w: {"format": "xlsx"},
         ok_status={"POST": 200},
     ),
-    "logout": Route(lambda w: reverse("logout"), get=SIGNED_IN_NO, post=SIGNED_IN),
+    # allauth's sign-out: GET only asks "sign out?" (a link or a prefetch never signs anyone
+    # out), POST signs out. Public because there is nothing behind it: an anonymous visitor is
+    # sent to the sign-in page (without ``next``), exactly as after signing out.
+    "account_logout": Route(lambda w: reverse("account_logout"), get=PUBLIC, post=PUBLIC),
     "keyvault:dashboard": Route(
         lambda w: reverse("keyvault:dashboard"), get=VIEWER, post=VIEWER_NO
     ),

@@ -150,7 +150,7 @@ def test_pasted_secrets_are_only_ever_stored_encrypted_and_shown_on_reveal(
 
     with time_machine.travel(NOW, tick=False):
         keep("login form", client.get("/login/"))
-        keep("sign-in", client.post("/login/", {"username": "alice", "password": PASSWORD}))
+        keep("sign-in", client.post("/login/", {"login": "alice", "password": PASSWORD}))
         keep("paste form", client.get("/integrations/new/"))
         keep(
             "paste form shown again",

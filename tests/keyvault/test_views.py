@@ -471,5 +471,5 @@ def test_login_page_renders_for_anonymous_visitors(client: Client, db: Any) -> N
     response = client.get("/login/")
 
     assert response.status_code == 200
-    assert 'name="username"' in response.content.decode()
+    assert 'name="login"' in response.content.decode()
     assert 'name="password"' in response.content.decode()
