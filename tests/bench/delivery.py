@@ -43,11 +43,14 @@ def _wait_all_sent(count: int, *, timeout: float) -> None:
         time.sleep(0.02)
 
 
-def _send_tasks_to(url: str, transport_options: dict[str, Any]) -> None:
-    """Point the app's task sending at ``url``. The app keeps the connection and producer pools
-    it made for the first task it sent (an earlier figure's import asks the embedded broker for
-    a scan), so they are closed and dropped: the next task sent connects to ``url``."""
-    celery_app.conf.broker_url = url
+def _send_tasks_to(url: str | None, transport_options: dict[str, Any]) -> None:
+    """Point the app's task sending at ``url`` (None: back to the configured broker).
+
+    ``broker_write_url``, because the ``CELERY_BROKER_URL`` environment variable outranks the
+    ``broker_url`` setting. The app keeps the connection and producer pools it made for the
+    first task it sent (an earlier figure's import asks the configured broker for a scan), so
+    they are closed and dropped: the next task sent connects to ``url``."""
+    celery_app.conf.broker_write_url = url
     celery_app.conf.broker_transport_options = transport_options
     celery_app.pool.force_close_all()
     celery_app._pool = None
@@ -107,7 +110,7 @@ def delivery_figure(*, count: int) -> Figure:
             "LOG_LEVEL": "INFO",
         }
         celery = Celery(tmp_path=tmp, base_env=env)
-        saved = (celery_app.conf.broker_url, celery_app.conf.broker_transport_options)
+        saved = (celery_app.conf.get("broker_write_url"), celery_app.conf.broker_transport_options)
         try:
             celery.worker()
             _send_tasks_to(redis.url, {})
