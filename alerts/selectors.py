@@ -205,6 +205,16 @@ def channel_failed_reminder(*, channel: Channel, reminder_id: int) -> Reminder:
     )
 
 
+def integration_failed_reminder(*, integration_id: uuid.UUID, reminder_id: int) -> Reminder:
+    """One of the integration's reminders, with its channel; 404 when it is not the
+    integration's."""
+    return get_object_or_404(
+        Reminder.objects.select_related("channel"),
+        pk=reminder_id,
+        credential__integration_id=integration_id,
+    )
+
+
 def channel_open_reminders(*, channel: Channel) -> int:
     """How many of the channel's reminders are still owed (pending or being sent)."""
     return channel.reminders.filter(

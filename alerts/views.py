@@ -196,18 +196,35 @@ def reminder_retry(request: HttpRequest, channel_id: uuid.UUID, reminder_id: int
     """ "Retry now" on a failed reminder of this channel (audited)."""
     channel = selectors.channel_get(channel_id=channel_id)
     reminder = selectors.channel_failed_reminder(channel=channel, reminder_id=reminder_id)
+    _retry(request, reminder.pk, done=f"for “{reminder.credential.integration.name}”")
+    return redirect("alerts:channel_detail", channel_id=channel.pk)
+
+
+def _retry(request: HttpRequest, reminder_id: int, *, done: str) -> None:
+    """Send a failed reminder again (``delivery.reminder_retry``, audited) and say how it
+    went; ``done`` names the reminder in the message."""
     try:
         delivery.reminder_retry(
-            reminder_id=reminder.pk, actor=request.user, now=timezone.now(), ip=client_ip(request)
+            reminder_id=reminder_id, actor=request.user, now=timezone.now(), ip=client_ip(request)
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request,
-            f"The reminder for “{reminder.credential.integration.name}” is being sent again.",
-        )
-    return redirect("alerts:channel_detail", channel_id=channel.pk)
+        messages.success(request, f"The reminder {done} is being sent again.")
+
+
+@admin_required
+@require_POST
+def integration_reminder_retry(
+    request: HttpRequest, integration_id: uuid.UUID, reminder_id: int
+) -> HttpResponse:
+    """ "Retry now" on a failed reminder from the integration page's Reminders card (audited,
+    by the same service as the channel page's)."""
+    reminder = selectors.integration_failed_reminder(
+        integration_id=integration_id, reminder_id=reminder_id
+    )
+    _retry(request, reminder.pk, done=f"to “{reminder.channel.name}”")
+    return redirect("keyvault:integration_detail", integration_id=integration_id)
 
 
 @admin_required

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from alerts import views as alerts_views
 from keyvault.vault import check_views, lifecycle_views, views
 
 urlpatterns = [
@@ -46,6 +47,11 @@ urlpatterns = [
         "integrations/<uuid:integration_id>/confirm-expiry/",
         lifecycle_views.credential_expiry_confirm,
         name="credential_expiry_confirm",
+    ),
+    path(
+        "integrations/<uuid:integration_id>/reminders/<int:reminder_id>/retry/",
+        alerts_views.integration_reminder_retry,
+        name="integration_reminder_retry",
     ),
     path(
         "integrations/<uuid:integration_id>/archive/",

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_safe
 
+from alerts.reminder_card import reminder_card
 from keyvault.accounts import throttle
 from keyvault.models import Integration
 from keyvault.vault import check_selectors, forms, selectors, services
@@ -83,13 +84,21 @@ def integration_create(request: HttpRequest) -> HttpResponse:
 @viewer_required
 @require_safe
 def integration_detail(request: HttpRequest, integration_id: uuid.UUID) -> HttpResponse:
-    """Metadata, the current credential's identifiers and status, and every version."""
-    detail = selectors.integration_detail(integration_id=integration_id, now=timezone.now())
+    """Metadata, the current credential's identifiers and status, every version, and what its
+    reminders do (the Reminders card)."""
+    now = timezone.now()
+    detail = selectors.integration_detail(integration_id=integration_id, now=now)
+    current = detail.current.credential if detail.current else None
     checks = check_selectors.check_history(
         provider=detail.integration.provider,
-        credential_id=detail.current.credential.pk if detail.current else None,
+        credential_id=current.pk if current else None,
     )
-    return render(request, "keyvault/integration_detail.html", {"detail": detail, "checks": checks})
+    reminders = reminder_card(integration=detail.integration, credential=current, now=now)
+    return render(
+        request,
+        "keyvault/integration_detail.html",
+        {"detail": detail, "checks": checks, "reminders": reminders},
+    )
 
 
 @admin_required

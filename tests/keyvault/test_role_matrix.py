@@ -367,6 +367,18 @@ ROUTES: dict[str, Route] = {
         data=lambda w: {"credential": str(w.credential.pk)},
         ok_status={"POST": 302},
     ),
+    "keyvault:integration_reminder_retry": Route(
+        lambda w: reverse(
+            "keyvault:integration_reminder_retry",
+            kwargs={
+                "integration_id": w.integration.pk,
+                "reminder_id": _failed_reminder(w)["reminder_id"],
+            },
+        ),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
+    ),
     "keyvault:integrations_archived": Route(
         lambda w: reverse("keyvault:integrations_archived"),
         get=VIEWER,
