@@ -57,3 +57,15 @@ def test_the_delivery_figure_uses_its_own_broker_after_an_earlier_figure_sent_a_
 
     assert figure.rows[0]["reminders"] == 6
     assert figure.rows[0]["reminders_per_s"] > 0
+
+
+def test_the_dashboard_figure_measures_the_plain_sliced_and_sorted_pages(db: object) -> None:
+    from tests.bench.figures import DASHBOARD_URLS, dashboard_figure
+
+    figure = dashboard_figure(sizes=(3, 8), repeat=1)
+
+    assert [(row["integrations"], row["page"]) for row in figure.rows] == [
+        (size, variant) for size in (3, 8) for variant in DASHBOARD_URLS.values()
+    ]
+    assert figure.summary["dashboard_queries_identical"] is True
+    assert dict(figure.targets)["dashboard queries <= 12"] is True

@@ -21,9 +21,27 @@ class Status(models.TextChoices):
     MISSING = "missing", "No credential"
 
 
+class Urgency(models.TextChoices):
+    """How soon a credential needs someone: the colour of its dashboard row, always said in
+    words too (the status badge, the counts strip)."""
+
+    RED = "red", "Urgent"
+    AMBER = "amber", "Soon"
+    GREEN = "green", "Not urgent"
+    NONE = "none", "No current key"  # superseded, revoked or missing: nothing to rotate
+
+
+#: Red from this many calendar days left (and once expired, or rejected by the vendor).
+URGENT_DAYS = 7
+
+
 class _HasExpiry(Protocol):
     state: str
     expires_at: datetime
+
+
+class _HasCheck(_HasExpiry, Protocol):
+    check_status: str
 
 
 def local_midnight(day: date, tz: tzinfo | None = None) -> datetime:
@@ -60,6 +78,27 @@ def credential_status(
     if days_left(credential.expires_at, now=now, tz=tz) <= due_soon_days:
         return Status.DUE_SOON
     return Status.OK
+
+
+def urgency(
+    credential: _HasCheck | None, *, now: datetime, soon_days: int, tz: tzinfo | None = None
+) -> Urgency:
+    """The urgency of a credential version at ``now``: red when the vendor rejected it at the
+    last live check, when it has expired or has ``URGENT_DAYS`` calendar days left or fewer;
+    amber up to ``soon_days`` days left; green beyond. Only a current version has one."""
+    from keyvault.models import CredentialState
+    from keyvault.vault.check_models import CheckStatus
+
+    if credential is None or credential.state != CredentialState.CURRENT:
+        return Urgency.NONE
+    if credential.check_status == CheckStatus.REJECTED or credential.expires_at <= now:
+        return Urgency.RED
+    left = days_left(credential.expires_at, now=now, tz=tz)
+    if left <= URGENT_DAYS:
+        return Urgency.RED
+    if left <= soon_days:
+        return Urgency.AMBER
+    return Urgency.GREEN
 
 
 def _days(n: int) -> str:

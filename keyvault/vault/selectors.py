@@ -12,12 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.paginator import Page, Paginator
 from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.shortcuts import get_object_or_404
 
 from keyvault.models import Credential, CredentialState, Integration
-from keyvault.vault.expiry import Status, credential_status, days_left, expiry_phrase
+from keyvault.vault.expiry import (
+    Status,
+    Urgency,
+    credential_status,
+    days_left,
+    expiry_phrase,
+    urgency,
+)
 from keyvault.vault.providers import ProviderKind
 
 DASHBOARD_PAGE_SIZE = 50
@@ -71,6 +77,7 @@ class CredentialFacts:
     status: Status
     days_left: int
     now: datetime
+    urgency: Urgency
 
     @property
     def fingerprint_short(self) -> str:
@@ -106,6 +113,7 @@ def credential_facts(*, credential: Credential, now: datetime) -> CredentialFact
         ),
         days_left=days_left(credential.expires_at, now=now),
         now=now,
+        urgency=urgency(credential, now=now, soon_days=settings.KEYVAULT_DUE_SOON_DAYS),
     )
 
 
@@ -113,13 +121,6 @@ def credential_facts(*, credential: Credential, now: datetime) -> CredentialFact
 class DashboardRow:
     integration: Integration
     facts: CredentialFacts | None  # the current credential, else the latest version
-
-
-@dataclass(frozen=True)
-class DashboardPage:
-    page: Page[Integration]
-    rows: list[DashboardRow]
-    q: str
 
 
 def integration_search(*, q: str = "") -> QuerySet[Integration]:
@@ -155,19 +156,6 @@ def integration_search(*, q: str = "") -> QuerySet[Integration]:
             | Q(provider__in=kinds)
         )
     return qs.order_by(F("current_expires_at").asc(nulls_last=True), "name")
-
-
-def dashboard_page(
-    *, q: str, page_number: str | int | None, now: datetime, per_page: int = DASHBOARD_PAGE_SIZE
-) -> DashboardPage:
-    """One page of the dashboard with each integration's shown credential and its status.
-
-    A constant number of queries whatever the table size: a count, the page of integrations,
-    and their shown credentials in one ``IN`` query.
-    """
-    q = q.strip()[:SEARCH_MAX_LENGTH]
-    page = Paginator(integration_search(q=q), per_page).get_page(page_number)
-    return DashboardPage(page=page, rows=dashboard_rows(list(page.object_list), now=now), q=q)
 
 
 def dashboard_rows(integrations: Sequence[Integration], *, now: datetime) -> list[DashboardRow]:

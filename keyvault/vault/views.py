@@ -25,10 +25,11 @@ from alerts.reminder_card import reminder_card
 from keyvault.accounts import throttle
 from keyvault.models import Integration
 from keyvault.vault import check_selectors, forms, selectors, services
+from keyvault.vault import dashboard as board
 from keyvault.vault.providers import provider_for
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.inplace import form_refused, form_saved, wants_inplace
-from keyvault.web.params import query_text
+from keyvault.web.params import query_choice, query_text
 from keyvault.web.reauth import password_confirm
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required, viewer_required
@@ -42,10 +43,21 @@ def integration_url(integration: Integration) -> str:
 @viewer_required
 @require_safe
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Integrations by soonest expiry, searchable (``q``), 50 a page."""
+    """Integrations by soonest expiry, searchable (``q``), sliced by a count of the counts strip
+    (``show``), sortable by a column (``sort``), 50 a page. A ``show`` or ``sort`` value no
+    link of ours carries is ignored with a warning."""
     now = timezone.now()
     q = query_text(request, "q", max_length=selectors.SEARCH_MAX_LENGTH, label="search")
-    result = selectors.dashboard_page(q=q, page_number=request.GET.get("page"), now=now)
+    show = query_choice(request, "show", choices=board.Slice.values, label="filter")
+    sort = query_choice(request, "sort", choices=board.SORT_CHOICES, label="sort order")
+    result = board.dashboard_page(
+        q=q,
+        show=board.Slice(show) if show else None,
+        sort=sort or board.DEFAULT_SORT,
+        page_number=request.GET.get("page"),
+        now=now,
+        base=reverse("keyvault:dashboard"),
+    )
     return render(request, "keyvault/dashboard.html", {"result": result, "now": now})
 
 

@@ -1,4 +1,5 @@
-"""Query parameters the pages read outside a form: free-text search and page cursors.
+"""Query parameters the pages read outside a form: free-text search, page cursors, and
+choices from a fixed list (a filter, a sort order).
 
 A query string is typed by anyone, so nothing here trusts it: a value that cannot be meant
 (control characters, digits ``int()`` cannot read, a number too long for a cursor) is ignored
@@ -6,6 +7,8 @@ and the page says so with a message, instead of failing with a 500.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -50,3 +53,14 @@ def query_cursor(request: HttpRequest, name: str) -> int | None:
     if value is None:
         messages.warning(request, "That page link is not valid; showing the newest events.")
     return value
+
+
+def query_choice(request: HttpRequest, name: str, *, choices: Collection[str], label: str) -> str:
+    """Query parameter ``name`` when it is one of ``choices``; ``""`` when absent, and also
+    (with a warning naming ``label``) when it is anything else: a link of ours never carries
+    another value, so the page shows what it would without it rather than failing."""
+    value = request.GET.get(name, "")
+    if value == "" or value in choices:
+        return value
+    messages.warning(request, f"That {label} is not one this page offers; it was ignored.")
+    return ""

@@ -85,7 +85,7 @@ def test_a_key_rejected_by_the_vendor_is_red_on_the_dashboard_and_the_integratio
     dashboard = auditor_client.get(reverse("keyvault:dashboard")).content.decode()
     detail = auditor_client.get(detail_url(credential.integration)).content.decode()
 
-    assert dashboard.count('class="row--rejected"') == 1
+    assert dashboard.count('class="row--red"') == 1
     assert dashboard.count("badge--check-rejected") == 1
     assert "badge--check-rejected" in detail
     assert "The vendor no longer accepts this key — regenerated or revoked?" in detail
@@ -202,6 +202,6 @@ def test_rotating_a_key_the_vendor_rejected_clears_the_red(
     dashboard = auditor_client.get(reverse("keyvault:dashboard")).content.decode()
     detail = auditor_client.get(detail_url(credential.integration)).content.decode()
 
-    assert "row--rejected" not in dashboard and "badge--check-rejected" not in dashboard
+    assert "row--red" not in dashboard and "badge--check-rejected" not in dashboard
     assert "badge--check-rejected" not in detail
     assert "Never checked yet." in detail

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from keyvault.models import CredentialState
+from keyvault.vault.check_models import CheckStatus
 from keyvault.vault.expiry import (
+    Urgency,
     days_left,
     expiry_phrase,
     lead_time_phrase,
     local_midnight,
     threshold_phrase,
+    urgency,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -95,3 +100,63 @@ def test_threshold_phrase(threshold: int, phrase: str) -> None:
 )
 def test_lead_time_phrase(days: int, phrase: str) -> None:
     assert lead_time_phrase(days) == phrase
+
+
+@dataclass(frozen=True)
+class Version:
+    expires_at: datetime
+    state: str = CredentialState.CURRENT
+    check_status: str = ""
+
+
+NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        (Version(NOON - timedelta(days=40)), Urgency.RED),  # expired long ago
+        (Version(NOON - timedelta(seconds=1)), Urgency.RED),  # expired a moment ago
+        (Version(NOON + timedelta(hours=1)), Urgency.RED),  # expires today
+        (Version(NOON + timedelta(days=7)), Urgency.RED),
+        (Version(datetime(2026, 3, 8, 23, 59, tzinfo=UTC)), Urgency.RED),  # 7 calendar days
+        (Version(datetime(2026, 3, 9, 0, 0, tzinfo=UTC)), Urgency.AMBER),  # 8 calendar days
+        (Version(NOON + timedelta(days=8)), Urgency.AMBER),
+        (Version(NOON + timedelta(days=30)), Urgency.AMBER),
+        (Version(NOON + timedelta(days=31)), Urgency.GREEN),
+        (Version(NOON + timedelta(days=365)), Urgency.GREEN),
+        (Version(NOON + timedelta(days=365), check_status=CheckStatus.REJECTED), Urgency.RED),
+        (Version(NOON + timedelta(days=365), check_status=CheckStatus.UNREACHABLE), Urgency.GREEN),
+        (Version(NOON + timedelta(days=20), check_status=CheckStatus.VALID), Urgency.AMBER),
+        (Version(NOON + timedelta(days=3), state=CredentialState.SUPERSEDED), Urgency.NONE),
+        (
+            Version(
+                NOON - timedelta(days=1),
+                state=CredentialState.REVOKED,
+                check_status=CheckStatus.REJECTED,
+            ),
+            Urgency.NONE,
+        ),
+        (None, Urgency.NONE),
+    ],
+)
+def test_urgency_is_red_within_7_days_amber_within_30_green_beyond(
+    version: Version | None, expected: Urgency
+) -> None:
+    assert urgency(version, now=NOON, soon_days=30, tz=UTC) == expected
+
+
+def test_urgency_counts_local_calendar_days() -> None:
+    # 23:30 UTC on 1 March is already 2 March in Berlin: 8 March 12:00 is 6 days away there.
+    late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    nine_march = Version(datetime(2026, 3, 9, 6, 0, tzinfo=UTC))
+
+    assert urgency(nine_march, now=late, soon_days=30, tz=UTC) == Urgency.AMBER  # 8 days
+    assert urgency(nine_march, now=late, soon_days=30, tz=BERLIN) == Urgency.RED  # 7 days
+
+
+def test_amber_follows_the_due_soon_setting() -> None:
+    in_45_days = Version(NOON + timedelta(days=45))
+
+    assert urgency(in_45_days, now=NOON, soon_days=30, tz=UTC) == Urgency.GREEN
+    assert urgency(in_45_days, now=NOON, soon_days=60, tz=UTC) == Urgency.AMBER
