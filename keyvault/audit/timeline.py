@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from keyvault.models import Credential, CredentialState
+from keyvault.models import Credential
 from keyvault.vault.expiry import local_midnight
+from keyvault.vault.selectors import tracked_q
 
 #: The current month and the twelve after it: a key issued today (expiring in a year, the
 #: usual lifetime) lands on the timeline.
@@ -44,15 +45,15 @@ def _add_months(day: date, months: int) -> date:
 
 
 def expiry_timeline(*, now: datetime, months: int = TIMELINE_MONTHS) -> list[TimelineMonth]:
-    """Current credentials expiring in each of ``months`` local calendar months, starting with
-    the month of ``now``. A month is crowded when it holds at least two and half again the
-    average of the busy months."""
+    """Current credentials (integrations not archived) expiring in each of ``months`` local
+    calendar months, starting with the month of ``now``. A month is crowded when it holds at
+    least two and half again the average of the busy months."""
     tz = timezone.get_current_timezone()
     first = timezone.localtime(now).date().replace(day=1)
     starts = [_add_months(first, i) for i in range(months + 1)]
     bounds = [local_midnight(d, tz) for d in starts]
     window = Credential.objects.filter(
-        state=CredentialState.CURRENT, expires_at__gte=bounds[0], expires_at__lt=bounds[-1]
+        tracked_q(), expires_at__gte=bounds[0], expires_at__lt=bounds[-1]
     )
     counts = {
         timezone.localtime(row["month"], tz).date(): row["n"]

@@ -13,6 +13,7 @@ from alerts.digest import digest_content
 from alerts.models import NoticeKind, ReminderStatus
 from alerts.notices import notices_raise
 from alerts.scan import reminders_scan, reminders_scan_request
+from keyvault.audit.compliance import compliance_summary
 from keyvault.audit.sentences import event_sentence
 from keyvault.feeds.calendar import calendar_render
 from keyvault.feeds.metrics import metrics_exposition
@@ -104,6 +105,11 @@ def test_archived_keys_are_left_out_of_checks_digest_feed_and_metrics(
     assert [item["name"] for item in digest.expiring] == ["Kept SCIM"]
     feed = calendar_render(now=NOW).decode()
     assert "Kept SCIM" in feed and "Gone SCIM" not in feed
+    later = NOW + timedelta(days=6)  # both have expired by then
+    summary = compliance_summary(now=later)
+    assert [row.integration.name for row in summary.expired] == ["Kept SCIM"]
+    assert summary.expired_count == 1
+    assert sum(month.count for month in summary.timeline) == 1
     exposition = metrics_exposition().decode()
     assert 'integration="Kept SCIM"' in exposition
     assert 'integration="Gone SCIM"' not in exposition
