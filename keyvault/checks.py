@@ -56,3 +56,27 @@ def live_check_settings_check(app_configs: Any, **kwargs: Any) -> list[CheckMess
             )
         )
     return messages
+
+
+@register()
+def sso_settings_check(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """SSO: with password sign-in off someone must be able to sign in through the provider."""
+    messages: list[CheckMessage] = []
+    sso = bool(settings.KEYVAULT_OIDC_ISSUER)
+    if not settings.KEYVAULT_PASSWORD_LOGIN and not sso:
+        messages.append(
+            Error(
+                "KEYVAULT_PASSWORD_LOGIN is off and KEYVAULT_OIDC_ISSUER is not set: nobody "
+                "could sign in. Configure SSO or turn password sign-in back on.",
+                id="keyvault.E020",
+            )
+        )
+    if sso and not (settings.KEYVAULT_OIDC_ADMIN_GROUPS or settings.KEYVAULT_OIDC_AUDITOR_GROUPS):
+        messages.append(
+            Warning(
+                "KEYVAULT_OIDC_ISSUER is set but neither KEYVAULT_OIDC_ADMIN_GROUPS nor "
+                "KEYVAULT_OIDC_AUDITOR_GROUPS is: every SSO sign-in will be refused.",
+                id="keyvault.W020",
+            )
+        )
+    return messages

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from keyvault import devkeys
 from keyvault.accounts import settings as accounts_settings
+from keyvault.accounts import sso_settings
 from keyvault.api import settings as api_settings
 from keyvault.rotation import settings as rotation_settings
 from keyvault.vault import settings as vault_settings
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     *accounts_settings.APPS,
+    *sso_settings.APPS,
     *api_settings.APPS,
     "keyvault",
     "alerts",
@@ -103,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "keyvault.web.context_processors.roles",
+                "keyvault.web.context_processors.sso",
             ],
             # ``day`` and ``moment``: the one date format of every page.
             "builtins": ["keyvault.templatetags.vault"],
@@ -194,7 +197,7 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *sso_settings.csp_form_action(sso_settings.ISSUER)],
     },
 }
 
@@ -214,6 +217,7 @@ LOGGING = {
 }
 ROOM_SETTINGS = (api_settings, rotation_settings, vault_settings)  # settings of the rooms
 vars().update({k: v for room in ROOM_SETTINGS for k, v in room.DJANGO_SETTINGS.items()})
+from keyvault.accounts.sso_settings import *  # noqa: E402, F403  KEYVAULT_OIDC_*, SOCIALACCOUNT_*
 
 # --- keyvault ---
 KEYVAULT_DUE_SOON_DAYS = env.int("KEYVAULT_DUE_SOON_DAYS", default=30)

@@ -5,12 +5,15 @@ names); the reminder channels have their own (``alerts``).
 
 Sign-in is django-allauth's, under allauth's URL names (``account_login``, ``account_logout``),
 which its views and redirects reverse. Only the allauth pages keyvault offers are routed: no
-signup (registration is closed), no password reset or email pages of allauth's.
+signup (registration is closed), no password reset or email pages of allauth's. SSO adds the
+``openid_connect`` provider's login and callback (``/accounts/oidc/sso/login/callback/`` is the
+redirect URI) and the page of a sign-in cancelled at the provider.
 """
 
 from __future__ import annotations
 
 from allauth.account import views as allauth_views
+from allauth.socialaccount import views as socialaccount_views
 from django.urls import include, path
 
 from alerts.health import healthz
@@ -36,6 +39,12 @@ keyvault_patterns = [
 urlpatterns = [
     path("login/", allauth_views.login, name="account_login"),
     path("logout/", allauth_views.logout, name="account_logout"),
+    path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
+    path(
+        "accounts/3rdparty/login/cancelled/",
+        socialaccount_views.login_cancelled,
+        name="socialaccount_login_cancelled",
+    ),
     path("healthz", healthz, name="healthz"),  # public: no login, no secrets
     path("metrics", metrics, name="metrics"),  # bearer token: KEYVAULT_METRICS_TOKEN
     path("", include((keyvault_patterns, "keyvault"))),

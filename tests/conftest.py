@@ -1,8 +1,10 @@
 """Shared fixtures: users in each role, signed-in clients, the credential factory bound to the
-admin, and the local Slack and SMTP stubs that stand in for the outside world."""
+admin, the local Slack and SMTP stubs that stand in for the outside world, and a real OpenID
+provider."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +13,14 @@ import pytest
 from django.test import Client
 
 from keyvault.accounts.services import user_create
+from keyvault.accounts.sso_settings import (
+    DEFAULT_SCOPES,
+    csp_form_action,
+    socialaccount_providers,
+)
 from keyvault.models import Credential, Integration, Role
 from tests.factories import PASSWORD, MakeCredential, credential_make, new_token
+from tests.oidc_provider import ADMIN_GROUP, AUDITOR_GROUP, OidcProvider
 from tests.scim_server import ScimServer
 from tests.stubs import SlackStub, SmtpStub
 
@@ -87,3 +95,35 @@ def scim(settings: Any) -> Iterator[ScimServer]:
         settings.KEYVAULT_CHECK_ALLOW_LOOPBACK = True
         settings.KEYVAULT_CHECK_CA_FILE = server.ca_file
         yield server
+
+
+@pytest.fixture(scope="session")
+def oidc_server() -> Iterator[OidcProvider]:
+    """oidc-provider-mock on 127.0.0.1, one for the session (each test uses its own users)."""
+    with OidcProvider() as server:
+        yield server
+
+
+#: The identity provider's name on the sign-in page in SSO tests.
+SSO_NAME = "Acme ID"
+
+
+@pytest.fixture
+def idp(oidc_server: OidcProvider, settings: Any) -> OidcProvider:
+    """SSO configured against the real provider, its groups mapped to keyvault's roles."""
+    settings.KEYVAULT_OIDC_ISSUER = oidc_server.issuer
+    settings.KEYVAULT_OIDC_NAME = SSO_NAME
+    settings.KEYVAULT_OIDC_ADMIN_GROUPS = [ADMIN_GROUP]
+    settings.KEYVAULT_OIDC_AUDITOR_GROUPS = [AUDITOR_GROUP]
+    settings.KEYVAULT_OIDC_GROUPS_CLAIM = "groups"
+    settings.SOCIALACCOUNT_PROVIDERS = socialaccount_providers(
+        issuer=oidc_server.issuer,
+        client_id="keyvault-test",
+        secret="test-client-secret",
+        name=SSO_NAME,
+        scopes=DEFAULT_SCOPES,
+    )
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"] += csp_form_action(oidc_server.issuer)
+    settings.CONTENT_SECURITY_POLICY = policy
+    return oidc_server

@@ -31,6 +31,7 @@ class SignInMethod(models.TextChoices):
 
     PASSWORD = "password", "Password"
     SSO = "sso", "SSO"
+    PASSWORD_AND_SSO = "password_sso", "Password and SSO"
     INVITED = "invited", "Invited, no password yet"
 
 
@@ -68,7 +69,7 @@ def mfa_user_ids() -> set[int] | None:
 
 def sign_in_method(user: Any, *, sso_ids: set[int]) -> SignInMethod:
     if user.pk in sso_ids:
-        return SignInMethod.SSO
+        return SignInMethod.PASSWORD_AND_SSO if user.has_usable_password() else SignInMethod.SSO
     if not user.has_usable_password() and user.last_login is None:
         return SignInMethod.INVITED
     return SignInMethod.PASSWORD

@@ -59,6 +59,22 @@ def _user_unlocked(f: EventFacts) -> str:
     return f"{f.who} unlocked {_user(f)}"
 
 
+def _user_sso_created(f: EventFacts) -> str:
+    return f"{_user(f)} signed in through SSO for the first time and was created{_as_role(f)}"
+
+
+def _user_sso_role_changed(f: EventFacts) -> str:
+    before = f" (was {_role_word(f.text('from'))})" if f.text("from") else ""
+    if not f.text("to"):
+        return f"the identity provider's groups took {_user(f)}'s role away{before}"
+    return f"the identity provider's groups made {_user(f)} {_role_word(f.text('to'))}{before}"
+
+
+def _user_sso_refused(f: EventFacts) -> str:
+    reason = f": {f.text('reason')}" if f.text("reason") else ""
+    return f"SSO sign-in of {_user(f)} was refused{reason}"
+
+
 USER_SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.USER_INVITED: _user_invited,
     AuditAction.USER_CREATED: _user_created,
@@ -69,4 +85,7 @@ USER_SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.USER_DEACTIVATED: _user_deactivated,
     AuditAction.USER_REACTIVATED: _user_reactivated,
     AuditAction.USER_UNLOCKED: _user_unlocked,
+    AuditAction.USER_SSO_CREATED: _user_sso_created,
+    AuditAction.USER_SSO_ROLE_CHANGED: _user_sso_role_changed,
+    AuditAction.USER_SSO_REFUSED: _user_sso_refused,
 }

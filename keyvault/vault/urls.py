@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import path
 
 from alerts import views as alerts_views
-from keyvault.vault import check_views, lifecycle_views, views
+from keyvault.vault import check_views, lifecycle_views, sso_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -67,5 +67,15 @@ urlpatterns = [
         "credentials/<uuid:credential_id>/reveal/",
         views.credential_reveal,
         name="credential_reveal",
+    ),
+    path(
+        "credentials/<uuid:credential_id>/reveal/sso/",
+        sso_views.credential_reveal_sso,
+        name="credential_reveal_sso",
+    ),
+    path(
+        "credentials/<uuid:credential_id>/reveal/sso/done/",
+        sso_views.credential_reveal_sso_done,
+        name="credential_reveal_sso_done",
     ),
 ]

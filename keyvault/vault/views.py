@@ -27,6 +27,7 @@ from keyvault.models import Integration
 from keyvault.vault import check_selectors, forms, selectors, services
 from keyvault.vault import dashboard as board
 from keyvault.vault.providers import provider_for
+from keyvault.web import reauth
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.inplace import form_refused, form_saved, wants_inplace
 from keyvault.web.params import query_choice, query_text
@@ -204,6 +205,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
             "revealed": revealed,
             "problem": problem,
             "attempts_left": attempts_left,
+            "sso_linked": reauth.sso_linked(request.user),
             "cooloff_minutes": settings.KEYVAULT_REVEAL_COOLOFF_MINUTES,
             "not_stored_here": services.NOT_STORED_HERE,
         },

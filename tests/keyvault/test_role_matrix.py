@@ -34,6 +34,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from keyvault.accounts.services import user_create
+from keyvault.accounts.sso_settings import PROVIDER_ID
 from keyvault.models import AuditEvent, Credential, Integration, Role
 from tests.api.routes import API_ROUTES, ApiRoute
 from tests.factories import ATLASSIAN_URL, NOW, PASSWORD, MakeCredential, new_token
@@ -326,6 +327,36 @@ ROUTES: dict[str, Route] = {
     # out), POST signs out. Public because there is nothing behind it: an anonymous visitor is
     # sent to the sign-in page (without ``next``), exactly as after signing out.
     "account_logout": Route(lambda w: reverse("account_logout"), get=PUBLIC, post=PUBLIC),
+    # SSO (allauth's openid_connect provider): not configured in the matrix, so the provider is
+    # unknown (404) to everyone; tests/keyvault/test_sso.py drives them against a real provider.
+    "openid_connect_login": Route(
+        lambda w: reverse("openid_connect_login", kwargs={"provider_id": PROVIDER_ID}),
+        get=PUBLIC,
+        post=PUBLIC,
+        ok_status={"GET": 404, "POST": 404},
+    ),
+    "openid_connect_callback": Route(
+        lambda w: reverse("openid_connect_callback", kwargs={"provider_id": PROVIDER_ID}),
+        get=PUBLIC,
+        post=PUBLIC,
+        ok_status={"GET": 404, "POST": 404},
+    ),
+    "socialaccount_login_cancelled": Route(
+        lambda w: reverse("socialaccount_login_cancelled"), get=PUBLIC, post=PUBLIC_NO
+    ),
+    # Reveal confirmed at the identity provider; users without SSO are sent back (302).
+    "keyvault:credential_reveal_sso": Route(
+        lambda w: reverse("keyvault:credential_reveal_sso", args=[w.credential.pk]),
+        get=ADMIN_NO,
+        post=ADMIN,
+        ok_status={"POST": 302},
+    ),
+    "keyvault:credential_reveal_sso_done": Route(
+        lambda w: reverse("keyvault:credential_reveal_sso_done", args=[w.credential.pk]),
+        get=ADMIN,
+        post=ADMIN_NO,
+        ok_status={"GET": 302},
+    ),
     "keyvault:dashboard": Route(
         lambda w: reverse("keyvault:dashboard"), get=VIEWER, post=VIEWER_NO
     ),

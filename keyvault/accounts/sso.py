@@ -1,0 +1,151 @@
+"""Single sign-on with OpenID Connect: django-allauth's ``openid_connect`` provider, with this
+adapter (``SOCIALACCOUNT_ADAPTER``) deciding who gets in.
+
+At every SSO sign-in the groups claim decides the role (``KEYVAULT_OIDC_ADMIN_GROUPS`` first,
+then ``KEYVAULT_OIDC_AUDITOR_GROUPS``): a user removed from a group loses that role then, and a
+user in none of them is refused, with the reason on the page. A first sign-in creates the user
+(just in time). Each of these is audited. A re-authentication before a reveal goes through the
+same checks, then hands the ID token's ``auth_time`` to ``keyvault.web.reauth``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.providers.base import AuthProcess
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
+from django.shortcuts import render
+from django.utils import timezone
+
+from keyvault.accounts import sso_services
+from keyvault.models import Role
+from keyvault.web import reauth
+from keyvault.web.requestinfo import client_ip
+
+NO_GROUP = (
+    "Your {name} account is in none of the groups that give access to keyvault. Ask whoever "
+    "runs {name} to add you to keyvault's admin or auditor group, then sign in again."
+)
+EMAIL_TAKEN = (
+    "A keyvault account with the email address {email} exists already and signs in with a "
+    "password. Sign in with that password, or ask an admin to remove that account before "
+    "signing in with {name}."
+)
+NOT_OFFERED = "keyvault signs people in through the identity provider; it links no accounts."
+OTHER_IDENTITY = (
+    "You confirmed as another {name} user than the one signed in here. Nothing was revealed."
+)
+
+
+def claim_groups(claims: Mapping[str, Any], *, claim: str) -> list[str]:
+    """The groups named by ``claim`` in the ID token's claims, else in userinfo's (Entra ID
+    puts groups only in the ID token). A string counts as one group (``hd``, ``email``)."""
+    for source in (claims.get("id_token"), claims.get("userinfo"), claims):
+        if isinstance(source, Mapping) and claim in source:
+            value = source[claim]
+            if isinstance(value, str):
+                return [value]
+            if isinstance(value, list):
+                return [str(item) for item in value]
+            return []
+    return []
+
+
+def role_for_groups(
+    groups: Iterable[str], *, admin_groups: Iterable[str], auditor_groups: Iterable[str]
+) -> Role | None:
+    """Admin when a group is an admin group, else auditor when one is an auditor group, else
+    None (no access). Names compare without regard to case."""
+    held = {group.casefold() for group in groups}
+    if held & {group.casefold() for group in admin_groups if group}:
+        return Role.ADMIN
+    if held & {group.casefold() for group in auditor_groups if group}:
+        return Role.AUDITOR
+    return None
+
+
+def sso_role(sociallogin: SocialLogin) -> Role | None:
+    """The role the provider's groups claim gives this sign-in (settings read now)."""
+    groups = claim_groups(
+        sociallogin.account.extra_data or {}, claim=settings.KEYVAULT_OIDC_GROUPS_CLAIM
+    )
+    return role_for_groups(
+        groups,
+        admin_groups=settings.KEYVAULT_OIDC_ADMIN_GROUPS,
+        auditor_groups=settings.KEYVAULT_OIDC_AUDITOR_GROUPS,
+    )
+
+
+def _identity_label(sociallogin: SocialLogin) -> str:
+    if sociallogin.is_existing and sociallogin.user is not None:
+        return str(sociallogin.user.get_username())
+    email = sociallogin.email_addresses[0].email if sociallogin.email_addresses else ""
+    return email or f"subject {sociallogin.account.uid}"
+
+
+def _refuse(request: HttpRequest, reason: str) -> ImmediateHttpResponse:
+    response = render(
+        request,
+        "accounts/sso_refused.html",
+        {"reason": reason, "sso_name": settings.KEYVAULT_OIDC_NAME},
+        status=403,
+    )
+    return ImmediateHttpResponse(response)
+
+
+class SsoAdapter(DefaultSocialAccountAdapter):
+    """keyvault's rules for sign-ins through the identity provider."""
+
+    def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        now = timezone.now()
+        ip = client_ip(request)
+        name = settings.KEYVAULT_OIDC_NAME
+        process = sociallogin.state.get("process")
+        if process not in (AuthProcess.LOGIN, AuthProcess.REDIRECT):
+            # Linking an identity to a signed-in account is not offered: SSO users are made
+            # by their first sign-in.
+            raise _refuse(request, NOT_OFFERED)
+        reauthenticating = process == AuthProcess.REDIRECT
+        if reauthenticating and (not sociallogin.is_existing or sociallogin.user != request.user):
+            raise _refuse(request, OTHER_IDENTITY.format(name=name))
+        role = sso_role(sociallogin)
+        if sociallogin.is_existing:
+            sso_services.user_sso_role_sync(user=sociallogin.user, role=role, now=now, ip=ip)
+        if role is None:
+            sso_services.user_sso_refused(
+                label=_identity_label(sociallogin), reason="in no keyvault group", now=now, ip=ip
+            )
+            raise _refuse(request, NO_GROUP.format(name=name))
+        if not sociallogin.is_existing:
+            email = sociallogin.email_addresses[0].email if sociallogin.email_addresses else ""
+            if email and get_user_model().objects.filter(email__iexact=email).exists():
+                sso_services.user_sso_refused(
+                    label=email, reason="a password account has that email", now=now, ip=ip
+                )
+                raise _refuse(request, EMAIL_TAKEN.format(email=email, name=name))
+        if reauthenticating:
+            reauth.sso_reauth_record(request, sociallogin=sociallogin)
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        # Whoever reaches sign-up has a role from the groups claim (checked above).
+        return True
+
+    def is_auto_signup_allowed(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        return True
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> Any:
+        role = sso_role(sociallogin)
+        assert role is not None  # refused in pre_social_login
+        return sso_services.user_sso_create(
+            save=functools.partial(super().save_user, request, sociallogin, form),
+            role=role,
+            now=timezone.now(),
+            ip=client_ip(request),
+        )
