@@ -38,6 +38,7 @@ EMAIL_TAKEN = (
     "password. Sign in with that password, or ask an admin to remove that account before "
     "signing in with {name}."
 )
+DEACTIVATED = "Your keyvault account is deactivated. An admin can reactivate it on the users page."
 NOT_OFFERED = "keyvault signs people in through the identity provider; it links no accounts."
 OTHER_IDENTITY = (
     "You confirmed as another {name} user than the one signed in here. Nothing was revealed."
@@ -115,6 +116,11 @@ class SsoAdapter(DefaultSocialAccountAdapter):
         reauthenticating = process == AuthProcess.REDIRECT
         if reauthenticating and (not sociallogin.is_existing or sociallogin.user != request.user):
             raise _refuse(request, OTHER_IDENTITY.format(name=name))
+        if sociallogin.is_existing and not sociallogin.user.is_active:
+            sso_services.user_sso_refused(
+                label=_identity_label(sociallogin), reason="account deactivated", now=now, ip=ip
+            )
+            raise _refuse(request, DEACTIVATED)
         role = sso_role(sociallogin)
         if sociallogin.is_existing:
             sso_services.user_sso_role_sync(user=sociallogin.user, role=role, now=now, ip=ip)

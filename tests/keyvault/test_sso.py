@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from keyvault.accounts.selectors import user_role
-from keyvault.accounts.services import user_add
+from keyvault.accounts.services import user_add, user_deactivate
 from keyvault.accounts.sso import claim_groups, role_for_groups
 from keyvault.accounts.sso_settings import PROVIDER_ID, issuer_problem
 from keyvault.audit.sentences import event_sentence
@@ -37,6 +37,13 @@ def sso_sign_in(client: Client, idp: OidcProvider, sub: str) -> Any:
     assert start.status_code == 302, start
     callback = urlsplit(idp.authorize(start["Location"], sub))
     return client.get(f"{callback.path}?{callback.query}")
+
+
+def signed_up(idp: OidcProvider, sub: str, email: str, groups: list[str]) -> Any:
+    """Give ``sub`` these claims at the provider, sign them in once; their keyvault user."""
+    idp.set_user(sub, email=email, groups=groups)
+    sso_sign_in(Client(), idp, sub)
+    return get_user_model().objects.get(email=email)
 
 
 def _user(username: str) -> Any:
@@ -95,9 +102,7 @@ def test_a_first_sign_in_creates_the_user_with_the_role_from_the_groups_claim(
 
 
 def test_the_role_follows_the_groups_claim_at_every_sign_in(idp: OidcProvider) -> None:
-    idp.set_user("bob-sub", email="bob@example.com", groups=[ADMIN_GROUP, "staff"])
-    sso_sign_in(Client(), idp, "bob-sub")
-    bob = get_user_model().objects.get(email="bob@example.com")
+    bob = signed_up(idp, "bob-sub", "bob@example.com", [ADMIN_GROUP, "staff"])
     assert user_role(bob) == Role.ADMIN
 
     idp.set_user("bob-sub", email="bob@example.com", groups=[AUDITOR_GROUP])
@@ -122,9 +127,7 @@ def test_the_role_follows_the_groups_claim_at_every_sign_in(idp: OidcProvider) -
 def test_a_user_taken_out_of_every_group_loses_the_role_and_is_refused(
     idp: OidcProvider,
 ) -> None:
-    idp.set_user("cy-sub", email="cy@example.com", groups=[AUDITOR_GROUP])
-    sso_sign_in(Client(), idp, "cy-sub")
-    cy = get_user_model().objects.get(email="cy@example.com")
+    cy = signed_up(idp, "cy-sub", "cy@example.com", [AUDITOR_GROUP])
 
     idp.set_user("cy-sub", email="cy@example.com", groups=["engineering"])
     client = Client()
@@ -173,12 +176,11 @@ def test_an_sso_sign_in_never_takes_over_a_password_account_with_the_same_email(
 def test_the_users_page_says_an_sso_user_signs_in_with_sso(
     idp: OidcProvider, admin_client: Client
 ) -> None:
-    idp.set_user("fay-sub", email="fay@example.com", groups=[AUDITOR_GROUP])
-    sso_sign_in(Client(), idp, "fay-sub")
-    fay = get_user_model().objects.get(email="fay@example.com")
+    fay = signed_up(idp, "fay-sub", "fay@example.com", [AUDITOR_GROUP])
 
     page = admin_client.get(reverse("keyvault:user_detail", kwargs={"username": fay.username}))
     assert "Signs in with SSO" in text(page)
+    assert f"At each sign-in through {SSO_NAME} the role is set again" in text(page)
 
 
 def test_password_sign_in_off_without_sso_is_a_configuration_error(settings: Any) -> None:
@@ -255,3 +257,19 @@ def test_opening_the_provider_address_asks_before_leaving_for_the_provider(
     page = Client().get(url)
     assert page.status_code == 200
     assert f"Continue to {SSO_NAME}" in text(page)
+
+
+def test_a_deactivated_user_is_refused_at_the_provider_sign_in_and_told_why(
+    idp: OidcProvider, admin_user: Any
+) -> None:
+    ike = signed_up(idp, "ike-sub", "ike@example.com", [ADMIN_GROUP])
+    user_deactivate(user=ike, actor=admin_user, now=NOW)
+
+    client = Client()
+    response = sso_sign_in(client, idp, "ike-sub")
+
+    assert response.status_code == 403
+    assert "deactivated" in text(response)
+    assert "_auth_user_id" not in client.session
+    (refused,) = _events(AuditAction.USER_SSO_REFUSED)
+    assert refused.details == {"username": ike.username, "reason": "account deactivated"}
