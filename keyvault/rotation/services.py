@@ -87,7 +87,9 @@ def reason_clean(
             {"reason": [f"Keep the reason under {REASON_MAX_LENGTH} characters."]}
         )
     if fingerprints and any(cipher.fingerprint(word) in fingerprints for word in text.split()):
-        raise ValidationError({"reason": [leaks.LOOKS_LIKE_KEY]})
+        raise ValidationError(
+            {"reason": [ValidationError(leaks.LOOKS_LIKE_KEY, code=leaks.LEAK_CODE)]}
+        )
     leaks.refuse_secrets({"reason": text}, secrets=tokens)
     return text
 

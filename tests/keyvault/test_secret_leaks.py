@@ -291,3 +291,57 @@ def test_the_debug_error_page_hides_the_posted_secret_and_the_views_variables(
     assert "refused by the test trigger" in page  # Django's technical 500 page
     assert page.count(CLEANSED) >= 2  # POST parameters and frame variables cleansed
     assert leaks(page, pieces) == []
+
+
+# --- a key typed where a reason goes ---
+
+
+def _rotate_data(credential: Credential, reason: str) -> dict[str, str]:
+    return {
+        "credential": str(credential.pk),
+        "token": new_token(),
+        "reason": reason,
+        "idp_updated": "yes",
+    }
+
+
+def _revoke_data(credential: Credential, reason: str) -> dict[str, str]:
+    return {"credential": str(credential.pk), "reason": reason}
+
+
+def _dates_data(credential: Credential, reason: str) -> dict[str, str]:
+    return {
+        "credential": str(credential.pk),
+        "issued_on": "2026-03-01",
+        "expires_on": "2027-02-01",
+        "reason": reason,
+    }
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data"),
+    [
+        ("keyvault:credential_rotate", _rotate_data),
+        ("keyvault:credential_revoke", _revoke_data),
+        ("keyvault:credential_dates_correct", _dates_data),
+    ],
+)
+@pytest.mark.parametrize("part", ["whole", "half"])
+def test_a_key_typed_as_the_reason_is_refused_and_not_sent_back(
+    admin_client: Client, make_credential: Any, url_name: str, data: Any, part: str
+) -> None:
+    """The reason goes to the audit log: a key in it is refused (the whole key by its
+    fingerprint, a part of it by comparison) and the form comes back with the reason empty."""
+    credential, token = make_credential(name="Acme")
+    typed = token if part == "whole" else token[: len(token) // 2]
+    url = reverse(url_name, kwargs={"integration_id": credential.integration_id})
+
+    with time_machine.travel(NOW, tick=False):
+        response = admin_client.post(url, data(credential, f"pasted by mistake {typed}"))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "This looks like the key" in page
+    assert leaks(page, secret_windows(token)) == []
+    credential.refresh_from_db()
+    assert credential.state == "current"
