@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.views.debug import get_default_exception_reporter_filter
 
 from keyvault.accounts.selectors import user_role
 from keyvault.accounts.services import user_add, user_deactivate
@@ -273,3 +274,25 @@ def test_a_deactivated_user_is_refused_at_the_provider_sign_in_and_told_why(
     assert "_auth_user_id" not in client.session
     (refused,) = _events(AuditAction.USER_SSO_REFUSED)
     assert refused.details == {"username": ike.username, "reason": "account deactivated"}
+
+
+def test_error_reports_hide_the_oidc_client_secret(idp: OidcProvider) -> None:
+    safe = get_default_exception_reporter_filter().get_safe_settings()
+    assert "test-client-secret" not in repr(safe)
+    assert "keyvault-test" in repr(safe["SOCIALACCOUNT_PROVIDERS"])  # the rest is still shown
+
+
+def test_an_sso_sign_in_lands_on_the_page_that_asked_for_it(idp: OidcProvider) -> None:
+    idp.set_user("jo-sub", email="jo@example.com", groups=[AUDITOR_GROUP])
+    client = Client()
+    asked = client.get(reverse("keyvault:audit_log"))
+    login_page = client.get(asked["Location"])
+    sso_form = login_page.content.decode().split('id="sso-sign-in"')[1].split("</form>")[0]
+    assert 'name="next" value="/audit/"' in sso_form
+
+    start = client.post(
+        reverse("openid_connect_login", kwargs={"provider_id": PROVIDER_ID}), {"next": "/audit/"}
+    )
+    callback = urlsplit(idp.authorize(start["Location"], "jo-sub"))
+    response = client.get(f"{callback.path}?{callback.query}")
+    assert response["Location"] == "/audit/"
