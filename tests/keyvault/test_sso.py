@@ -296,3 +296,14 @@ def test_an_sso_sign_in_lands_on_the_page_that_asked_for_it(idp: OidcProvider) -
     callback = urlsplit(idp.authorize(start["Location"], "jo-sub"))
     response = client.get(f"{callback.path}?{callback.query}")
     assert response["Location"] == "/audit/"
+
+
+def test_the_invite_page_says_sso_users_need_no_invitation(
+    idp: OidcProvider, admin_client: Client, settings: Any
+) -> None:
+    page = text(admin_client.get(reverse("keyvault:user_invite")))
+    assert f"People who sign in with {SSO_NAME} need no invitation" in page
+    assert "Password sign-in is off" not in page
+    settings.KEYVAULT_PASSWORD_LOGIN = False
+    page = text(admin_client.get(reverse("keyvault:user_invite")))
+    assert "Password sign-in is off, so an invited user could not sign in" in page
