@@ -14,6 +14,7 @@ from rest_framework import serializers
 from alerts.models import ReminderStatus
 from keyvault.models import CredentialState, Integration
 from keyvault.rotation.idp import IDP_CHOICES
+from keyvault.vault.check_models import CheckStatus
 from keyvault.vault.expiry import Status
 from keyvault.vault.forms import NOTES_MAX_LENGTH
 from keyvault.vault.providers import IdentityProvider, ProviderKind
@@ -42,6 +43,18 @@ class CredentialSerializer(serializers.Serializer):
         help_text="False: expires_at is the provider's worst case, not confirmed",
     )
     days_left = serializers.IntegerField(help_text="Calendar days to expiry; negative: expired")
+    idp_pending = serializers.BooleanField(
+        source="credential.idp_pending",
+        help_text='True: rotated in with idp_updated "not_yet" and not confirmed since (the '
+        '"IdP not updated" badge)',
+    )
+    check_status = serializers.ChoiceField(
+        source="credential.check_status",
+        choices=CheckStatus.choices,
+        allow_blank=True,
+        help_text="What the vendor said at the last live check; empty: never checked",
+    )
+    checked_at = serializers.DateTimeField(source="credential.checked_at", allow_null=True)
     superseded_at = serializers.DateTimeField(source="credential.superseded_at", allow_null=True)
     revoked_at = serializers.DateTimeField(source="credential.revoked_at", allow_null=True)
     secret_destroyed = serializers.BooleanField(source="credential.is_destroyed")

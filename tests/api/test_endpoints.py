@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from alerts.models import ReminderStatus
 from keyvault.models import AuditAction, AuditEvent, Credential, CredentialState, Integration
+from keyvault.vault import checks
 from tests.factories import (
     ATLASSIAN_URL,
     NOW,
@@ -20,6 +21,8 @@ from tests.factories import (
     new_token,
     reminder_make,
 )
+from tests.keyvault.test_credential_check import scim_credential
+from tests.scim_server import ScimServer
 
 LIST = "/api/v1/integrations/"
 
@@ -326,3 +329,27 @@ def test_a_rotation_must_say_whether_the_identity_provider_has_the_new_key(
     schema = api.get(reverse("api:schema"), {"format": "json"}).json()
     rotate_request = schema["components"]["schemas"]["RotateRequest"]
     assert "idp_updated" in rotate_request["required"]
+
+
+def test_a_credential_says_what_its_vendor_said_and_whether_the_idp_has_it(
+    api: Client, make_credential: MakeCredential, scim: ScimServer, admin_user: Any
+) -> None:
+    credential = scim_credential(make_credential, scim, token=new_token())  # not the vendor's
+    checks.credential_check(credential=credential, actor=admin_user, now=NOW)
+    detail = reverse("api:integration", kwargs={"integration_id": credential.integration_id})
+    rotate = reverse("api:credential_rotate", kwargs={"integration_id": credential.integration_id})
+
+    checked = api.get(detail).json()["current"]
+    assert (checked["check_status"], checked["idp_pending"]) == ("rejected", False)
+    assert checked["checked_at"] == NOW.isoformat().replace("+00:00", "Z")
+
+    rotated = api.post(rotate, {"token": scim.token, "idp_updated": "not_yet"}, "application/json")
+    assert rotated.status_code == 201
+    current = api.get(detail).json()["current"]
+    assert (current["check_status"], current["checked_at"], current["idp_pending"]) == (
+        "",
+        None,
+        True,
+    )
+    (row,) = api.get(LIST).json()["results"]
+    assert (row["credential"]["idp_pending"], row["credential"]["check_status"]) == (True, "")
