@@ -14,12 +14,17 @@ from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from alerts.models import NoticeKind, ReminderStatus
+from alerts.notice_messages import notice_words
+from keyvault.models import Credential
 from keyvault.rotation import services as rotation_services
+from keyvault.rotation.runbooks import runbook_for
 from keyvault.vault import credentials
 from keyvault.vault.expiry import Status
-from keyvault.vault.providers import PROVIDERS, ProviderKind, provider_for
+from keyvault.vault.lifecycle import integration_archive
+from keyvault.vault.providers import PROVIDERS, IdentityProvider, ProviderKind, provider_for
 from keyvault.web.dates import day_text, moment_text
-from tests.factories import NOW, MakeCredential, new_token
+from tests.factories import NOW, MakeCredential, email_channel_make, new_token, reminder_make
 
 
 @pytest.fixture(autouse=True)
@@ -78,6 +83,10 @@ def test_pages_write_dates_in_the_one_format(
         ),
         reverse("keyvault:credential_rotate", kwargs={"integration_id": credential.integration_id}),
         reverse("keyvault:credential_revoke", kwargs={"integration_id": credential.integration_id}),
+        reverse(
+            "keyvault:credential_dates_correct",
+            kwargs={"integration_id": credential.integration_id},
+        ),
     ]
     long_month = re.compile(
         r"\b\d{1,2} (January|February|March|April|June|July|August|September|October|November"
@@ -164,3 +173,115 @@ def test_every_provider_names_both_of_its_fields() -> None:
     for preset in PROVIDERS.values():
         assert preset.url_label and preset.key_label
         assert "SCIM" not in preset.url_label or preset.kind != ProviderKind.GENERIC_API_KEY
+
+
+LONG_MONTH = re.compile(
+    r"\b\d{1,2} (January|February|March|April|June|July|August|September|October|November"
+    r"|December) \d{4}"
+)
+ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def _page(client: Client, name: str, **kwargs: Any) -> str:
+    return text(client.get(reverse(name, kwargs=kwargs)))
+
+
+def test_the_archived_list_the_reminders_card_and_a_worst_case_date_use_the_one_format(
+    admin_client: Client, make_credential: MakeCredential, admin_user: Any
+) -> None:
+    acme, _ = make_credential(name="Acme", owner_email="owner@example.com")
+    channel = email_channel_make(name="IT ops", recipients="ops@example.com")
+    reminder_make(
+        credential=acme, channel=channel, threshold=30, status=ReminderStatus.SENT, sent_at=NOW
+    )
+    legacy, _ = make_credential(name="Legacy", expiry_unknown=True)
+    retired, _ = make_credential(name="Retired")
+    integration_archive(
+        integration=retired.integration, actor=admin_user, now=NOW - timedelta(days=2)
+    )
+
+    card = _page(admin_client, "keyvault:integration_detail", integration_id=acme.integration_id)
+    archived = _page(admin_client, "keyvault:integrations_archived")
+    worst_case = {
+        name: _page(admin_client, name, integration_id=legacy.integration_id)
+        for name in ("keyvault:integration_detail", "keyvault:credential_dates_correct")
+    }
+    worst_case["keyvault:dashboard"] = _page(admin_client, "keyvault:dashboard")
+
+    assert "Last sent 1 Mar 2026, 09:00 · 30 days before expiry · IT ops" in card
+    assert "Next due 30 Jan 2027 · 30 days before expiry" in card  # expires 1 Mar 2027
+    assert "Retired Atlassian (SCIM API key) — 27 Feb 2026" in archived
+    for name, page in worst_case.items():
+        assert "1 May 2027" in page, name
+    for label, page in {"card": card, "archived": archived, **worst_case}.items():
+        assert not LONG_MONTH.search(page), label
+        assert not ISO_DAY.search(page), label
+
+
+def test_each_new_state_has_one_name_on_every_page_that_shows_it(
+    admin_client: Client, make_credential: MakeCredential, admin_user: Any
+) -> None:
+    old, _ = make_credential(name="Pending")
+    secret = rotation_services.rotation_secret_clean(
+        credential=old, scim_url="", token=new_token(), expires_at=None, now=NOW
+    )
+    rotation_services.credential_rotate(
+        credential=old, secret=secret, actor=admin_user, now=NOW, reason="", idp_updated=False
+    )
+    rejected, _ = make_credential(name="Rejected")
+    Credential.objects.filter(pk=rejected.pk).update(check_status="rejected", checked_at=NOW)
+    legacy, _ = make_credential(name="Legacy", expiry_unknown=True)
+
+    dashboard = _page(admin_client, "keyvault:dashboard")
+    pending = old.integration_id
+    for page in (
+        dashboard,
+        _page(admin_client, "keyvault:integration_detail", integration_id=pending),
+        _page(admin_client, "keyvault:integration_history", integration_id=pending),
+    ):
+        assert "IdP not updated" in page
+        assert "IdP not confirmed" not in page and "IdP pending" not in page
+    for page in (
+        dashboard,
+        _page(admin_client, "keyvault:integration_detail", integration_id=rejected.integration_id),
+    ):
+        assert "Rejected by the vendor" in page
+    for page in (
+        dashboard,
+        _page(admin_client, "keyvault:integration_detail", integration_id=legacy.integration_id),
+    ):
+        assert "Worst case, unconfirmed" in page
+
+
+def _wrong_articles(words: str) -> list[str]:
+    """“a Atlassian”, “an OneLogin”: a vendor name after the article its sound does not take."""
+    names = {p.name for p in PROVIDERS.values()} | {str(i.label) for i in IdentityProvider}
+    names |= {"Entra ID"}
+    wrong = []
+    for name in sorted(names):
+        vowel_sound = name[0] in "AEIOU" and not name.startswith("One")
+        found = re.findall(rf"\b{'a' if vowel_sound else 'an'} {re.escape(name)}\b", words)
+        wrong += found
+    return wrong
+
+
+def test_runbooks_and_notices_put_the_right_article_before_a_vendor_name(
+    make_credential: MakeCredential,
+) -> None:
+    assert _wrong_articles("an Atlassian key, a Okta app, an OneLogin token") == [
+        "a Okta",
+        "an OneLogin",
+    ]
+    credential, _ = make_credential(name="Acme")
+    words = []
+    for kind in PROVIDERS:
+        for idp in IdentityProvider:
+            runbook = runbook_for(provider=kind, identity_provider=idp)
+            steps = (*runbook.regenerate, *runbook.paste)
+            words += [runbook.overlap_text, *runbook.notes, *(step.text for step in steps)]
+            credential.integration.provider = kind  # the words only (not saved)
+            credential.integration.identity_provider = idp
+            for notice in NoticeKind:
+                said = notice_words(kind=notice, credential=credential)
+                words += [said.headline, said.explanation, said.action_label]
+    assert _wrong_articles("\n".join(words)) == []
