@@ -24,6 +24,7 @@ from alerts.messages import (
 )
 from alerts.models import NoticeKind
 from alerts.transports.base import Notification
+from keyvault.vault.providers import identity_provider_words
 
 if TYPE_CHECKING:
     from alerts.models import Notice
@@ -44,7 +45,7 @@ class Words:
 def notice_words(*, kind: str, credential: Credential) -> Words:
     """The words of a notice of ``kind`` about ``credential``."""
     integration = credential.integration
-    idp = integration.get_identity_provider_display()
+    idp = identity_provider_words(integration.identity_provider)
     provider = integration.get_provider_display()
     if kind == NoticeKind.CHECK_REJECTED:
         return Words(

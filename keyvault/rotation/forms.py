@@ -34,7 +34,7 @@ from keyvault.vault.forms import (
     scim_url_field,
     token_field,
 )
-from keyvault.vault.providers import IdentityProvider, provider_for
+from keyvault.vault.providers import IdentityProvider, identity_provider_words, provider_for
 from keyvault.web.forms import TextField, apply_service_errors
 
 
@@ -118,7 +118,7 @@ class RotateForm(_ActsOnCurrent, _PasteForm):
                 "No URL is stored for this version (metadata only): paste it if the provider "
                 "has one."
             )
-        idp = self.integration.get_identity_provider_display()
+        idp = identity_provider_words(self.integration.identity_provider)
         if self.integration.identity_provider == IdentityProvider.NONE:
             idp = "every place that uses it"  # no identity provider: wherever the key is used
         field = self.fields["idp_updated"]

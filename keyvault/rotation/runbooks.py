@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keyvault.vault.providers import IdentityProvider, ProviderKind, provider_for
+from keyvault.vault.providers import (
+    IdentityProvider,
+    ProviderKind,
+    identity_provider_words,
+    provider_for,
+)
 
 
 @dataclass(frozen=True)
@@ -223,7 +228,7 @@ def runbook_for(*, provider: str, identity_provider: str) -> Runbook:
     (``IdentityProvider.NONE``) gets no paste steps.
     """
     preset = provider_for(provider)
-    idp_name = str(IdentityProvider(identity_provider).label)
+    idp_name = identity_provider_words(identity_provider)
     regenerate = REGENERATE.get(provider)
     if regenerate is None:
         steps: tuple[Step, ...] = (

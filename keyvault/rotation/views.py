@@ -23,6 +23,7 @@ from keyvault.vault import credentials
 from keyvault.vault.expiry import lead_time_phrase
 from keyvault.vault.forms import paste_rules
 from keyvault.vault.live_check import live_check_available
+from keyvault.vault.providers import identity_provider_words
 from keyvault.vault.views import integration_url
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.inplace import form_refused, form_saved, wants_inplace
@@ -169,7 +170,7 @@ def credential_idp_confirm(request: HttpRequest, integration_id: uuid.UUID) -> H
             " ".join(str(e) for e in form.non_field_errors()) or "This form is out of date.",
         )
         return back
-    idp = integration.get_identity_provider_display()
+    idp = identity_provider_words(integration.identity_provider)
     if idp_services.credential_idp_confirm(
         actor=request.user, credential=form.target, now=timezone.now(), ip=client_ip(request)
     ):

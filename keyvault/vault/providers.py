@@ -31,6 +31,17 @@ class IdentityProvider(models.TextChoices):
     NONE = "none", "None (not provisioning)"
 
 
+def identity_provider_words(code: str) -> str:
+    """An identity provider as a sentence names it: “Okta”; “the identity provider” for one
+    keyvault has no name for (Other), and “every place that uses the key” when none
+    provisions with it."""
+    if code == IdentityProvider.NONE:
+        return "every place that uses the key"
+    if code in IdentityProvider.values and code != IdentityProvider.OTHER:
+        return str(IdentityProvider(code).label)
+    return "the identity provider"
+
+
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 

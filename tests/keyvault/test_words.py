@@ -285,3 +285,35 @@ def test_runbooks_and_notices_put_the_right_article_before_a_vendor_name(
                 said = notice_words(kind=notice, credential=credential)
                 words += [said.headline, said.explanation, said.action_label]
     assert _wrong_articles("\n".join(words)) == []
+
+
+@pytest.mark.parametrize(
+    ("identity_provider", "named", "never"),
+    [
+        ("other", "the identity provider", "Other"),
+        ("none", "every place that uses the key", "None (not provisioning)"),
+    ],
+)
+def test_an_identity_provider_without_a_name_is_named_in_words_on_the_rotate_page_and_notices(
+    admin_client: Client,
+    make_credential: MakeCredential,
+    identity_provider: str,
+    named: str,
+    never: str,
+) -> None:
+    credential, _ = make_credential(name="Acme", identity_provider=identity_provider)
+    rotate = _page(
+        admin_client, "keyvault:credential_rotate", integration_id=credential.integration_id
+    )
+    notice = notice_words(kind=NoticeKind.IDP_NOT_UPDATED, credential=credential)
+
+    assert f"{named} fails until it has the new key" in rotate
+    assert never not in rotate
+    assert notice.headline == f"Acme: {named} not yet updated with the new key"
+    assert never not in notice.explanation
+    if identity_provider == "none":
+        assert "How to rotate: Atlassian The old key" in rotate  # nothing to put it into
+    else:
+        assert "How to rotate: Atlassian → the identity provider" in rotate
+        assert "3. In the identity provider: put the new key in" in rotate
+        assert "Is the new key in the identity provider?" in rotate
