@@ -30,9 +30,8 @@ from alerts.delivery import outbox_enqueue, reminder_mark_failed
 from alerts.models import Reminder, ReminderStatus, ScanHeartbeat
 from alerts.notices import notices_enqueue, notices_sweep
 from alerts.sweep import exhausted_message, pending_due, stale_claims, stale_claims_reopen
-from keyvault.models import Credential
+from keyvault.models import Credential, CredentialState, Integration
 from keyvault.vault.expiry import days_left
-from keyvault.vault.selectors import tracked_q
 
 logger = logging.getLogger(__name__)
 
@@ -243,12 +242,20 @@ def _pending_superseded() -> int:
 def _pending_of_retired_cancelled() -> int:
     """Cancel pending rows of credentials no longer current, or of archived integrations, that
     the ``credential_retired`` and ``integration_archived`` receivers did not see (e.g. a state
-    changed outside the services)."""
-    return (
-        Reminder.objects.filter(status=ReminderStatus.PENDING)
-        .exclude(tracked_q("credential__"))
-        .update(status=ReminderStatus.CANCELLED, next_attempt_at=None)
+    changed outside the services).
+
+    Not one statement over ``tracked_q``, which would join every pending row to its
+    integration: the pending rows of credentials no longer current, then those of archived
+    integrations, whose ids are read first (few, usually none: no second update)."""
+    pending = Reminder.objects.filter(status=ReminderStatus.PENDING)
+    cancel = {"status": ReminderStatus.CANCELLED, "next_attempt_at": None}
+    cancelled = pending.exclude(credential__state=CredentialState.CURRENT).update(**cancel)
+    archived = list(
+        Integration.objects.filter(archived_at__isnull=False).values_list("pk", flat=True)
     )
+    if archived:
+        cancelled += pending.filter(credential__integration_id__in=archived).update(**cancel)
+    return cancelled
 
 
 def _pending_due(*, now: datetime) -> list[QueuedReminder]:

@@ -1,7 +1,8 @@
 """Reminder scan figure: ``alerts.scan.reminders_scan`` against one hand-written SQL statement.
 
 The baseline does the same selection and outbox insert as the scan, on the same data, in one
-``INSERT ... SELECT``: current credentials inside the reminder window, joined to the channels
+``INSERT ... SELECT``: current credentials of integrations not archived inside the reminder
+window, joined to the channels
 that reach their integration (default or linked, with somebody to write to), every threshold
 crossed (calendar days, plus one a day overdue) that is more urgent than the most urgent one
 already recorded, the most urgent pending and the others skipped, due at the local midnight
@@ -61,7 +62,7 @@ cand AS (
            date(c.expires_at) AS exp_day,
            CAST(julianday(date(c.expires_at)) - julianday(date(%s)) AS INTEGER) AS days
     FROM keyvault_credential c JOIN keyvault_integration i ON i.id = c.integration_id
-    WHERE c.state = 'current' AND c.expires_at <= %s
+    WHERE c.state = 'current' AND i.archived_at IS NULL AND c.expires_at <= %s
 ),
 overdue(t) AS (
     SELECT -1 UNION ALL SELECT t - 1 FROM overdue WHERE t > (SELECT MIN(days) FROM cand)
@@ -85,7 +86,7 @@ cand AS (
            (c.expires_at AT TIME ZONE 'UTC')::date - (%s::timestamptz AT TIME ZONE 'UTC')::date
                AS days
     FROM keyvault_credential c JOIN keyvault_integration i ON i.id = c.integration_id
-    WHERE c.state = 'current' AND c.expires_at <= %s
+    WHERE c.state = 'current' AND i.archived_at IS NULL AND c.expires_at <= %s
 ),
 th AS (
     SELECT unnest(%s::int[]) AS t

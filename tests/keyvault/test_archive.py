@@ -83,6 +83,21 @@ def test_an_archived_integration_gets_no_reminders_and_a_restored_one_does(
     assert rows(credential)[14] == ReminderStatus.PENDING
 
 
+def test_the_scan_cancels_what_is_pending_for_an_integration_archived_outside_the_services(
+    due_credential: DueFactory, email_channel: Any
+) -> None:
+    credential, _ = due_credential(days=20)
+    other, _ = due_credential(days=20)
+    reminders_scan(now=NOW, enqueue=False)
+    Integration.objects.filter(pk=credential.integration_id).update(archived_at=NOW)
+
+    result = reminders_scan(now=NOW, enqueue=False)
+
+    assert result.cancelled == 1
+    assert rows(credential) == {30: ReminderStatus.CANCELLED}
+    assert rows(other) == {30: ReminderStatus.PENDING}
+
+
 def test_archived_keys_are_left_out_of_checks_digest_feed_and_metrics(
     make_credential: MakeCredential, admin_user: Any, email_channel: Any, settings: Any
 ) -> None:
