@@ -345,3 +345,55 @@ def test_a_key_typed_as_the_reason_is_refused_and_not_sent_back(
     assert leaks(page, secret_windows(token)) == []
     credential.refresh_from_db()
     assert credential.state == "current"
+
+
+def test_the_lifecycle_pages_never_hold_the_secret(
+    admin_client: Client, make_credential: Any, admin_user: Any
+) -> None:
+    """Rotate (with its runbook), "not yet" and Confirm IdP updated, Correct dates, the
+    Reminders card, unconfirmed expiry, Archive and the archived list: metadata only."""
+    from keyvault.rotation.services import credential_rotate, rotation_secret_clean
+
+    url = atlassian_url()
+    legacy, legacy_token = make_credential(name="Legacy", scim_url=url, expiry_unknown=True)
+    old, old_token = make_credential(name="Acme", scim_url=atlassian_url())
+    new = new_token()
+    with time_machine.travel(NOW, tick=False):
+        secret = rotation_secret_clean(
+            credential=old, scim_url="", token=new, expires_at=None, now=NOW
+        )
+        credential_rotate(
+            credential=old, secret=secret, actor=admin_user, now=NOW, reason="", idp_updated=False
+        )
+    pieces = secret_windows(url, legacy_token, old_token, new)
+    acme, gone = old.integration_id, legacy.integration_id
+    current = Credential.objects.get(integration_id=acme, state="current")
+
+    def at(name: str, integration_id: Any) -> str:
+        return reverse(name, kwargs={"integration_id": integration_id})
+
+    pages: dict[str, Any] = {}
+    with time_machine.travel(NOW, tick=False):
+        for name in ("integration_detail", "credential_rotate", "integration_history"):
+            pages[name] = admin_client.get(at(f"keyvault:{name}", acme))
+        pages["dashboard slices"] = admin_client.get("/", {"show": "idp_pending"})
+        pages["unconfirmed slice"] = admin_client.get("/", {"show": "unconfirmed"})
+        pages["idp confirmed"] = admin_client.post(
+            at("keyvault:credential_idp_confirm", acme),
+            {"credential": str(current.pk)},
+            follow=True,
+        )
+        pages["legacy detail"] = admin_client.get(at("keyvault:integration_detail", gone))
+        pages["correct dates"] = admin_client.get(at("keyvault:credential_dates_correct", gone))
+        pages["correct dates refused"] = admin_client.post(
+            at("keyvault:credential_dates_correct", gone),
+            {"credential": str(legacy.pk), "issued_on": "2026-03-01", "expires_on": "2026-01-01"},
+        )
+        pages["archived"] = admin_client.post(at("keyvault:integration_archive", gone), follow=True)
+        pages["archived list"] = admin_client.get(reverse("keyvault:integrations_archived"))
+
+    for label, response in pages.items():
+        assert response.status_code == 200, label
+        assert leaks(response.content.decode(), pieces) == [], label
+    assert "How to rotate" in pages["credential_rotate"].content.decode()
+    assert "Reminders" in pages["integration_detail"].content.decode()
