@@ -3,6 +3,7 @@ notices, digest lines, feed events or metrics; history kept, audited, restorable
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -166,3 +167,24 @@ def test_auditors_see_the_archived_list_but_cannot_archive(
     assert auditor_client.get(reverse("keyvault:integrations_archived")).status_code == 200
     integration.refresh_from_db()
     assert integration.archived_at is None
+
+
+def test_an_archived_integrations_page_promises_no_daily_check_and_no_weekly_question(
+    admin_client: Client, make_credential: MakeCredential, admin_user: Any
+) -> None:
+    legacy = make_credential(name="Legacy wiki", expiry_unknown=True)[0].integration
+    detail = reverse("keyvault:integration_detail", kwargs={"integration_id": legacy.pk})
+
+    def page() -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", admin_client.get(detail).content.decode()).split())
+
+    tracked = page()
+    integration_archive(integration=legacy, actor=admin_user, now=NOW)
+    archived = page()
+
+    assert "keyvault asks the vendor once a day" in tracked
+    assert "asks the integration's channels every week" in tracked
+    assert "keyvault asks the vendor once a day" not in archived
+    assert "Archived: no daily check." in archived
+    assert "every week" not in archived
+    assert "keyvault assumes the latest possible day, 1 May 2027." in archived
