@@ -68,6 +68,7 @@ def inventory_rows(*, now: datetime) -> Iterator[list[Any]]:
             "owner",
             "owner_email",
             "notes",
+            "archived_at",
             "cur_issued",
             "cur_expires",
             "cur_stored",
@@ -83,6 +84,7 @@ def inventory_rows(*, now: datetime) -> Iterator[list[Any]]:
         owner,
         email,
         notes,
+        archived_at,
         issued,
         expires,
         stored,
@@ -98,6 +100,8 @@ def inventory_rows(*, now: datetime) -> Iterator[list[Any]]:
                 tz=tz,
             ).value
             stored_text = "yes" if stored else "no"
+        if archived_at is not None:
+            status = "archived"  # retired: no reminders, whatever its expiry
         yield [
             name,
             provider,

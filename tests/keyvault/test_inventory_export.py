@@ -16,6 +16,7 @@ from keyvault.inventory.importer import import_plan
 from keyvault.inventory.spreadsheet import table_read
 from keyvault.models import AuditAction, AuditEvent
 from keyvault.rotation.services import credential_revoke
+from keyvault.vault.lifecycle import integration_archive
 from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, metadata_only_make
 
 URL = "/integrations/export/"
@@ -94,3 +95,22 @@ def test_an_export_reads_back_as_an_import_of_the_same_integrations(
 def test_an_unknown_export_format_is_a_bad_request(admin_client: Client) -> None:
     assert admin_client.post(URL, {"format": "pdf"}).status_code == 400
     assert reverse("keyvault:inventory_export") == URL
+
+
+def test_an_archived_integration_is_exported_as_archived(
+    admin_client: Client, admin_user: Any, make_credential: MakeCredential
+) -> None:
+    retired, _ = make_credential(name="Retired")
+    integration_archive(integration=retired.integration, actor=admin_user, now=NOW)
+    make_credential(name="Active")
+
+    with time_machine.travel(NOW, tick=False):
+        response = admin_client.post(URL, {"format": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    by_name = {row[0]: dict(zip(HEADER, row, strict=True)) for row in rows[1:]}
+    assert (by_name["Retired"]["status"], by_name["Retired"]["expires"]) == (
+        "archived",
+        "2027-03-01",
+    )
+    assert by_name["Active"]["status"] == "ok"
