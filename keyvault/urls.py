@@ -3,20 +3,19 @@
 The vault, rotation, audit and accounts rooms share the ``keyvault`` namespace (one app, one set of
 names); the reminder channels have their own (``alerts``).
 
-Sign-in is django-allauth's, under allauth's URL names (``account_login``, ``account_logout``),
-which its views and redirects reverse. Only the allauth pages keyvault offers are routed: no
-signup (registration is closed), no password reset or email pages of allauth's. SSO adds the
+Sign-in and the second factor are django-allauth's, under allauth's URL names (``account_login``,
+``account_logout``, ``mfa_*``; see ``keyvault.accounts.signin_urls``). SSO adds the
 ``openid_connect`` provider's login and callback (``/accounts/oidc/sso/login/callback/`` is the
 redirect URI) and the page of a sign-in cancelled at the provider.
 """
 
 from __future__ import annotations
 
-from allauth.account import views as allauth_views
 from allauth.socialaccount import views as socialaccount_views
 from django.urls import include, path
 
 from alerts.health import healthz
+from keyvault.accounts import signin_urls
 from keyvault.accounts import urls as accounts_urls
 from keyvault.api import urls as api_urls
 from keyvault.audit import urls as audit_urls
@@ -37,8 +36,7 @@ keyvault_patterns = [
 ]
 
 urlpatterns = [
-    path("login/", allauth_views.login, name="account_login"),
-    path("logout/", allauth_views.logout, name="account_logout"),
+    *signin_urls.urlpatterns,
     path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
     path(
         "accounts/3rdparty/login/cancelled/",

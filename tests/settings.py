@@ -25,6 +25,9 @@ os.environ.setdefault(
     os.path.join(os.environ["KEYVAULT_VAR_DIR"], "audit-checkpoints.jsonl"),
 )
 os.environ.setdefault("EMAIL_URL", "memorymail://")
+# Production default is "admins"; tests of the enrolment gate (tests/keyvault/test_mfa.py) turn
+# it on. Without this every test signing in an admin would first have to enrol a second factor.
+os.environ.setdefault("KEYVAULT_REQUIRE_MFA", "none")
 
 from keyvault.settings import *  # noqa: F403
 

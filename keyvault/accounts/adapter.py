@@ -1,4 +1,4 @@
-"""keyvault's django-allauth adapter: registration is closed.
+"""keyvault's django-allauth adapters: registration is closed; second factors are encrypted.
 
 People get an account from an invitation (the users page) or ``manage.py create_user``; nobody
 signs themselves up. allauth asks ``is_open_for_signup`` before every signup, so this adapter is
@@ -7,12 +7,16 @@ the one place that says no.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+
+from keyvault.crypto import cipher
 
 #: The sign-in form's answer to a password while ``KEYVAULT_PASSWORD_LOGIN`` is off.
 SIGN_IN_WITH_PROVIDER_ONLY = "Password sign-in is off here: sign in through your identity provider."
@@ -41,3 +45,30 @@ def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = Non
         return credentials.get("username")
     data = getattr(request, "data", request.POST)
     return data.get("login") or data.get("username")
+
+
+#: Marks an authenticator secret encrypted by keyvault (allauth stores its own in clear).
+_SEALED = "kv:"
+_MFA_AAD = b"allauth.mfa.authenticator"
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """allauth.mfa with keyvault's key ring: the TOTP key and the recovery-code seed are stored
+    AES-GCM encrypted (allauth's default stores them as they are)."""
+
+    def encrypt(self, text: str) -> str:
+        return _SEALED + base64.b64encode(cipher.encrypt(text.encode(), _MFA_AAD)).decode()
+
+    def decrypt(self, encrypted_text: str) -> str:
+        if not encrypted_text.startswith(_SEALED):
+            return encrypted_text
+        stored = base64.b64decode(encrypted_text.removeprefix(_SEALED))
+        return cipher.decrypt(stored, _MFA_AAD).decode()
+
+    def can_delete_authenticator(self, authenticator: Any) -> bool:
+        """Not while the user's role requires a second factor (an admin resets it instead)."""
+        from keyvault.accounts.mfa import MfaPolicy, mfa_required
+        from keyvault.accounts.selectors import user_role
+
+        policy = MfaPolicy(settings.KEYVAULT_REQUIRE_MFA)
+        return not mfa_required(role=user_role(authenticator.user), policy=policy)

@@ -75,6 +75,22 @@ def _user_sso_refused(f: EventFacts) -> str:
     return f"SSO sign-in of {_user(f)} was refused{reason}"
 
 
+def _user_mfa_enabled(f: EventFacts) -> str:
+    return f"{f.who} turned on two-factor authentication ({f.text('kind') or 'authenticator app'})"
+
+
+def _user_mfa_disabled(f: EventFacts) -> str:
+    return f"{f.who} turned off two-factor authentication ({f.text('kind') or 'authenticator app'})"
+
+
+def _user_mfa_codes_regenerated(f: EventFacts) -> str:
+    return f"{f.who} made new recovery codes (the old ones stopped working)"
+
+
+def _user_mfa_reset(f: EventFacts) -> str:
+    return f"{f.who} reset the two-factor authentication of {_user(f)}"
+
+
 USER_SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.USER_INVITED: _user_invited,
     AuditAction.USER_CREATED: _user_created,
@@ -88,4 +104,8 @@ USER_SENTENCES: dict[str, Callable[[EventFacts], str]] = {
     AuditAction.USER_SSO_CREATED: _user_sso_created,
     AuditAction.USER_SSO_ROLE_CHANGED: _user_sso_role_changed,
     AuditAction.USER_SSO_REFUSED: _user_sso_refused,
+    AuditAction.USER_MFA_ENABLED: _user_mfa_enabled,
+    AuditAction.USER_MFA_DISABLED: _user_mfa_disabled,
+    AuditAction.USER_MFA_CODES_REGENERATED: _user_mfa_codes_regenerated,
+    AuditAction.USER_MFA_RESET: _user_mfa_reset,
 }

@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from allauth.mfa.models import Authenticator
 from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -335,5 +336,33 @@ def user_unlock(
                 "sign_in_attempts": sign_in_attempts,
                 "reveal_failures": failures,
             },
+        )
+    return True
+
+
+def user_mfa_reset(*, actor: Any, user: Any, now: datetime, ip: str | None = None) -> bool:
+    """Delete every second factor of ``user`` (authenticator app, recovery codes): for someone
+    who lost their phone. When their role requires MFA they enrol again at their next page.
+    Returns False when they had none. Raises ``ValidationError`` for oneself: one's own second
+    factor is turned off from the account page, which asks for it first."""
+    if actor is not None and user.pk == actor.pk:
+        raise ValidationError(
+            "You cannot reset your own two-factor authentication here; turn it off from your "
+            "account page, or ask another admin.",
+            code="self",
+        )
+    with transaction.atomic():
+        user = _locked_user(user)
+        kinds = sorted(Authenticator.objects.filter(user_id=user.pk).values_list("type", flat=True))
+        if not kinds:
+            return False
+        Authenticator.objects.filter(user_id=user.pk).delete()
+        audit_append(
+            action=AuditAction.USER_MFA_RESET,
+            now=now,
+            actor=actor,
+            target=user,
+            ip=ip,
+            details={"username": user.get_username(), "removed": kinds},
         )
     return True

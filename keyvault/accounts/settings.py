@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 
@@ -36,18 +37,25 @@ __all__ = [
     "AXES_USERNAME_CALLABLE",
     "AXES_VERBOSE",
     "KEYVAULT_INVITE_MAX_AGE_HOURS",
+    "KEYVAULT_REQUIRE_MFA",
     "KEYVAULT_REVEAL_COOLOFF_MINUTES",
     "KEYVAULT_REVEAL_FAILURE_LIMIT",
     "LOGIN_REDIRECT_URL",
     "LOGIN_URL",
     "LOGOUT_REDIRECT_URL",
+    "MFA_ADAPTER",
+    "MFA_SUPPORTED_TYPES",
+    "MFA_TOTP_ISSUER",
 ]
 
 #: Added to ``INSTALLED_APPS`` (after ``axes``).
-APPS = ["allauth", "allauth.account"]
+APPS = ["allauth", "allauth.account", "allauth.mfa"]
 
 #: Added to ``MIDDLEWARE`` after Django's ``AuthenticationMiddleware``.
-MIDDLEWARE = ["allauth.account.middleware.AccountMiddleware"]
+MIDDLEWARE = [
+    "allauth.account.middleware.AccountMiddleware",
+    "keyvault.accounts.mfa.RequireMFAMiddleware",
+]
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "keyvault:dashboard"
@@ -66,7 +74,19 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
+# allauth counts wrong passwords and wrong second-factor codes under ``login_failed``: set above
+# django-axes' limit, so a wrong password is axes' to lock out, while codes typed after a right
+# password (which axes never sees) are still limited per user.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": "20/5m/key"}
+
+# --- allauth.mfa: an authenticator app (TOTP) and recovery codes. ---
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "keyvault.accounts.adapter.MFAAdapter"
+MFA_TOTP_ISSUER = env.str("KEYVAULT_MFA_ISSUER", default="keyvault")
+# Who must have a second factor before anything else: admins (default), all, or none.
+KEYVAULT_REQUIRE_MFA = env.str("KEYVAULT_REQUIRE_MFA", default="admins").strip().lower()
+if KEYVAULT_REQUIRE_MFA not in ("admins", "all", "none"):
+    raise ImproperlyConfigured("KEYVAULT_REQUIRE_MFA must be admins, all or none")
 
 # --- django-axes: throttle sign-in per user and address. ---
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

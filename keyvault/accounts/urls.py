@@ -15,6 +15,7 @@ urlpatterns = [
     path("users/<str:username>/deactivate/", views.user_deactivate, name="user_deactivate"),
     path("users/<str:username>/reactivate/", views.user_reactivate, name="user_reactivate"),
     path("users/<str:username>/unlock/", views.user_unlock, name="user_unlock"),
+    path("users/<str:username>/mfa-reset/", views.user_mfa_reset, name="user_mfa_reset"),
     path("users/<str:username>/new-link/", views.user_invite_renew, name="user_invite_renew"),
     path("account/", views.account, name="account"),
     path("invite/", views.invite_accept, name="invite_accept"),  # ?t=<token>

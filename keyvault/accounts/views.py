@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from keyvault.accounts import forms, invites, selectors, services, throttle
+from keyvault.accounts import forms, invites, mfa, selectors, services, throttle
 from keyvault.web.forms import apply_service_errors
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required
@@ -232,6 +232,19 @@ def user_unlock(request: HttpRequest, username: str) -> HttpResponse:
     )
 
 
+@admin_required
+@require_POST
+def user_mfa_reset(request: HttpRequest, username: str) -> HttpResponse:
+    """Remove a user's second factor (never one's own): they enrol again when required."""
+    return _confirmed_change(
+        request,
+        username=username,
+        form_name="mfa_reset",
+        service=services.user_mfa_reset,
+        done="{user}'s two-factor authentication was reset.",
+    )
+
+
 @handles_secrets("new_password1", "new_password2")
 @login_not_required
 @never_cache
@@ -267,7 +280,7 @@ def invite_accept(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
 def account(request: HttpRequest) -> HttpResponse:
-    """One's own account: change the password, see one's recent sign-ins.
+    """One's own account: change the password, see one's second factor and recent sign-ins.
 
     A wrong current password is audited and counts towards the reveal limit (a signed-in
     session must not get unlimited guesses here either); with no attempts left the change is
@@ -309,6 +322,7 @@ def account(request: HttpRequest) -> HttpResponse:
             "sign_ins": selectors.own_sign_ins(user=user),
             "row_role": selectors.user_role(user),
             "paused": _PAUSED if not attempts_left else "",
+            "mfa": mfa.own_mfa(user=user),
         },
         status=status,
     )

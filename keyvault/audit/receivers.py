@@ -1,4 +1,4 @@
-"""Audit sign-ins, failed sign-ins and sign-outs.
+"""Audit sign-ins, failed sign-ins, sign-outs and changes to a second factor.
 
 A wrong password re-entered before a reveal is not a sign-in and does not pass through
 ``authenticate`` (see ``keyvault.web.reauth``): the reveal audits it as
@@ -7,8 +7,10 @@ A wrong password re-entered before a reveal is not a sign-in and does not pass t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from allauth.mfa import signals as mfa_signals
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -45,3 +47,49 @@ def _login_failed(
         ip=client_ip(request),
         details={"username": username},
     )
+
+
+# --- second factor (allauth.mfa): turned on, turned off, new recovery codes ---
+
+_KINDS = {
+    "totp": "authenticator app",
+    "recovery_codes": "recovery codes",
+    "webauthn": "security key",
+}
+
+
+def _mfa_event(
+    action: AuditAction, request: HttpRequest | None, user: Any, authenticator: Any
+) -> None:
+    audit_append(
+        action=action,
+        now=timezone.now(),
+        actor=user,
+        target=user,
+        ip=client_ip(request),
+        details={"username": user.get_username(), "kind": _KINDS.get(authenticator.type, "")},
+    )
+
+
+def _on_mfa_signal(action: AuditAction) -> Callable[..., None]:
+    def handler(
+        sender: Any, request: HttpRequest | None, user: Any, authenticator: Any, **kwargs: Any
+    ) -> None:
+        # Recovery codes made or removed with the authenticator app are part of turning it on
+        # or off; only their renewal is an event of its own.
+        if (
+            authenticator.type == "recovery_codes"
+            and action != AuditAction.USER_MFA_CODES_REGENERATED
+        ):
+            return
+        _mfa_event(action, request, user, authenticator)
+
+    return handler
+
+
+_mfa_added = _on_mfa_signal(AuditAction.USER_MFA_ENABLED)
+_mfa_removed = _on_mfa_signal(AuditAction.USER_MFA_DISABLED)
+_mfa_codes_renewed = _on_mfa_signal(AuditAction.USER_MFA_CODES_REGENERATED)
+mfa_signals.authenticator_added.connect(_mfa_added)
+mfa_signals.authenticator_removed.connect(_mfa_removed)
+mfa_signals.authenticator_reset.connect(_mfa_codes_renewed)

@@ -240,13 +240,26 @@ class IntegrationCreateForm(IntegrationForm):
 
 
 class RevealForm(forms.Form):
-    """Password re-entry before a credential is shown."""
+    """Password re-entry before a credential is shown, and a second-factor code from a user who
+    has one (``needs_code``)."""
 
     password = forms.CharField(
         strip=False,
         label="Your password",
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
+
+    def __init__(self, *args: Any, needs_code: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if needs_code:
+            self.fields["code"] = forms.CharField(
+                max_length=64,
+                label="Code from your authenticator app",
+                help_text="Or one of your recovery codes.",
+                widget=forms.TextInput(
+                    attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}
+                ),
+            )
 
 
 def paste_rules(kinds: Iterable[str] | None = None) -> dict[str, Any]:

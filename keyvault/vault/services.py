@@ -204,8 +204,8 @@ def credential_reveal_denied(
     ip: str | None = None,
     reason: str = "wrong password",
 ) -> None:
-    """Record a refused reveal (``reason``: "wrong password", or "too many attempts" when the
-    reveal limit refused it before any check)."""
+    """Record a refused reveal (``reason``: "wrong password", "wrong code", or "too many
+    attempts" when the reveal limit refused it before any check)."""
     audit_append(
         action=AuditAction.CREDENTIAL_REVEAL_DENIED,
         now=now,

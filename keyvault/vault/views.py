@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from alerts.reminder_card import reminder_card
 from keyvault.accounts import throttle
+from keyvault.accounts.mfa import code_confirm, user_has_mfa
 from keyvault.models import Integration
 from keyvault.vault import check_selectors, forms, selectors, services
 from keyvault.vault import dashboard as board
@@ -144,21 +145,39 @@ def integration_edit(request: HttpRequest, integration_id: uuid.UUID) -> HttpRes
     )
 
 
-@handles_secrets("password")
+@sensitive_variables()
+def _wrong_answer(request: HttpRequest, form: forms.RevealForm) -> tuple[str, str] | None:
+    """The field and audit reason of the first wrong answer at Reveal (the password, then the
+    second-factor code when the form asks for one), or None when both are right."""
+    if not password_confirm(request, password=form.cleaned_data["password"]):
+        return "password", "wrong password"
+    if "code" in form.fields and not code_confirm(
+        user=request.user, code=form.cleaned_data["code"]
+    ):
+        return "code", "wrong code"
+    return None
+
+
+@handles_secrets("password", "code")
 @admin_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
 def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpResponse:
-    """Show a credential's SCIM URL and token after the admin re-enters their password.
+    """Show a credential's SCIM URL and token after the admin re-enters their password (and a
+    code from their second factor, when they have one).
 
-    A wrong password is audited once, as ``credential_reveal_denied``, and counts towards the
-    user's reveal limit (``keyvault.accounts.throttle``): the page says how many attempts are
-    left, and once none are, reveal is refused (429) without checking — sign-in is unaffected.
+    A wrong password or code is audited once, as ``credential_reveal_denied``, and counts
+    towards the user's reveal limit (``keyvault.accounts.throttle``): the page says how many
+    attempts are left, and once none are, reveal is refused (429) without checking — sign-in is
+    unaffected.
     A right one is audited by ``credential_reveal``.
     """
     credential = selectors.credential_for_reveal(credential_id=credential_id)
-    form = forms.RevealForm(request.POST if request.method == "POST" else None)
+    form = forms.RevealForm(
+        request.POST if request.method == "POST" else None,
+        needs_code=user_has_mfa(request.user),
+    )
     revealed = None
     problem = ""
     status = 200
@@ -174,18 +193,19 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
                 reason=throttle.LIMIT_REASON,
             )
             status = 429
-        elif not password_confirm(request, password=form.cleaned_data["password"]):
+        elif wrong := _wrong_answer(request, form):
+            field, reason = wrong
             services.credential_reveal_denied(
                 credential=credential,
                 actor=request.user,
                 now=now,
                 ip=client_ip(request),
-                reason="wrong password",
+                reason=reason,
             )
             attempts_left -= 1
             form.add_error(
-                "password",
-                f"That password is not right. {throttle.attempts_left_phrase(attempts_left)}",
+                field,
+                f"That {field} is not right. {throttle.attempts_left_phrase(attempts_left)}",
             )
         else:
             try:

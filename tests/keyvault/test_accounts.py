@@ -265,7 +265,7 @@ def test_the_users_page_lists_role_sign_in_method_last_sign_in_and_status(
     assert "Auditor" in rows["bob"] and "Invited, no password yet" in rows["bob"]
     assert "Never" in rows["bob"] and "Active" in rows["bob"]
     assert "1 Mar 2026" in rows["carol"]  # last sign-in
-    assert "MFA" not in page  # not available: nothing shown rather than a guess
+    assert 'data-label="MFA">Off' in rows["alice"]  # allauth.mfa: no authenticator yet
 
 
 def test_an_auditor_is_refused_the_users_pages(auditor_client: Client, admin_user: Any) -> None:

@@ -147,6 +147,9 @@ AUDITED_REFUSALS: dict[str, frozenset[str]] = {
     "keyvault:credential_reveal": frozenset({AuditAction.CREDENTIAL_REVEAL_DENIED}),
     # A wrong current password at a password change counts towards the same limit.
     "keyvault:account": frozenset({AuditAction.USER_PASSWORD_CHANGE_REFUSED}),
+    # allauth's password re-entry (before a second factor changes) goes through
+    # ``authenticate``: a wrong one is a failed sign-in, audited and counted by django-axes.
+    "account_reauthenticate": frozenset({AuditAction.LOGIN_FAILED}),
 }
 #: django-axes records each failed password check (that is the throttle).
 AXES_TABLES = frozenset({"axes.accessattempt", "axes.accessfailurelog", "axes.accesslog"})
@@ -172,7 +175,7 @@ def _password_check_ran(response: Any, sent: dict[str, str]) -> bool:
     form = response.context["form"] if response.context else None
     if form is None:
         return False
-    for name in ("username", "password", "old_password"):
+    for name in ("username", "login", "password", "old_password"):
         if name in form.fields:
             try:
                 form.fields[name].clean(sent.get(name, ""))

@@ -357,6 +357,60 @@ ROUTES: dict[str, Route] = {
         post=ADMIN_NO,
         ok_status={"GET": 302},
     ),
+    # allauth's second-factor pages (keyvault.accounts.signin_urls). They are any signed-in
+    # user's own: whoever may sign in may protect their account. A session that signed in
+    # long ago (here: force_login, never authenticated) is first asked for its password again
+    # (302 to account_reauthenticate); pages about a second factor the user does not have
+    # answer 404.
+    "account_reauthenticate": Route(
+        lambda w: reverse("account_reauthenticate"),
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        ok_status={"GET": 200, "POST": 200},
+    ),
+    # allauth's overview is the account page here: a redirect, whatever the method.
+    "mfa_index": Route(lambda w: reverse("mfa_index"), get=SIGNED_IN, post=SIGNED_IN),
+    # Only during a sign-in waiting for its code; otherwise back to the sign-in page.
+    "mfa_authenticate": Route(
+        lambda w: reverse("mfa_authenticate"),
+        get=PUBLIC,
+        post=PUBLIC,
+        ok_status={"GET": 302, "POST": 302},
+    ),
+    "mfa_reauthenticate": Route(
+        lambda w: reverse("mfa_reauthenticate"), get=SIGNED_IN, post=SIGNED_IN
+    ),
+    "mfa_activate_totp": Route(
+        lambda w: reverse("mfa_activate_totp"),
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        ok_status={"GET": 302, "POST": 302},
+    ),
+    "mfa_deactivate_totp": Route(
+        lambda w: reverse("mfa_deactivate_totp"),
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        ok_status={"GET": 404, "POST": 404},
+    ),
+    "mfa_view_recovery_codes": Route(
+        lambda w: reverse("mfa_view_recovery_codes"),
+        get=SIGNED_IN,
+        post=SIGNED_IN_NO,
+        ok_status={"GET": 404},
+    ),
+    "mfa_generate_recovery_codes": Route(
+        lambda w: reverse("mfa_generate_recovery_codes"),
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        ok_status={"GET": 302, "POST": 302},
+    ),
+    # allauth looks for the codes before the method: 404 either way without codes.
+    "mfa_download_recovery_codes": Route(
+        lambda w: reverse("mfa_download_recovery_codes"),
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        ok_status={"GET": 404, "POST": 404},
+    ),
     "keyvault:dashboard": Route(
         lambda w: reverse("keyvault:dashboard"), get=VIEWER, post=VIEWER_NO
     ),
@@ -582,6 +636,10 @@ ROUTES: dict[str, Route] = {
     ),
     "keyvault:user_unlock": Route(
         _users_url("user_unlock"), get=ADMIN_NO, post=ADMIN, ok_status={"POST": 302}
+    ),
+    # The member has no second factor: "Nothing changed" and back to their page.
+    "keyvault:user_mfa_reset": Route(
+        _users_url("user_mfa_reset"), get=ADMIN_NO, post=ADMIN, ok_status={"POST": 302}
     ),
     "keyvault:user_invite_renew": Route(
         _users_url("user_invite_renew", _invited),
