@@ -140,12 +140,14 @@ def test_digest_message_has_every_section_in_every_form_and_no_secret(
     for section in (
         "Expiring in the next 60 days (1)",
         "Expired (0)",
-        "Waiting for identity provider confirmation (0)",
+        "IdP not updated (0)",
         "Rejected by the vendor (0)",
     ):
         assert section in note.text and section in note.html
     slack_text = json.dumps(note.slack_blocks, ensure_ascii=False)
     assert "*Rejected by the vendor (0)*" in slack_text
+    assert "*IdP not updated (0)*" in slack_text  # the pages' word for the state
+    assert "identity provider confirmation" not in note.text + note.html + slack_text
     assert "Atlassian &lt;acme&gt;" in slack_text  # mrkdwn-escaped
     assert "Atlassian &lt;acme&gt;" in note.html  # HTML-escaped
     assert "Atlassian <acme> (····" in note.text
