@@ -24,7 +24,7 @@ from alerts.messages import (
 )
 from alerts.models import NoticeKind
 from alerts.transports.base import Notification
-from keyvault.vault.providers import identity_provider_words
+from keyvault.vault.providers import identity_provider_words, provider_for
 
 if TYPE_CHECKING:
     from alerts.models import Notice
@@ -75,7 +75,8 @@ def notice_words(*, kind: str, credential: Credential) -> Words:
         headline=f"{integration.name}: expiry date not confirmed",
         explanation=(
             f"Nobody knows when the key ····{credential.hint} expires: keyvault assumes the "
-            f"worst case, {local_day(credential.expires_at)}. Look the date up at {provider} "
+            f"worst case, {local_day(credential.expires_at)}. Look the date up at "
+            f"{provider_for(integration.provider).name} "
             "and confirm or correct it in keyvault."
         ),
         action_label="Confirm the expiry date",

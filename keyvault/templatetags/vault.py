@@ -7,6 +7,7 @@ from datetime import date, datetime
 from django import template
 from django.forms import BoundField
 
+from keyvault.vault.providers import provider_for
 from keyvault.web.dates import day_text, moment_text
 
 register = template.Library()
@@ -16,6 +17,12 @@ register = template.Library()
 def is_required(field: BoundField) -> bool:
     """True when the field is required, by the form or by the page (``required`` attribute)."""
     return bool(field.field.required or field.field.widget.attrs.get("required"))
+
+
+@register.filter
+def vendor_name(provider: str) -> str:
+    """A provider as a sentence names its vendor: “Atlassian”, not “Atlassian (SCIM API key)”."""
+    return provider_for(provider).name
 
 
 @register.filter

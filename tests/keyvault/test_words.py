@@ -317,3 +317,15 @@ def test_an_identity_provider_without_a_name_is_named_in_words_on_the_rotate_pag
         assert "How to rotate: Atlassian → the identity provider" in rotate
         assert "3. In the identity provider: put the new key in" in rotate
         assert "Is the new key in the identity provider?" in rotate
+
+
+def test_an_unconfirmed_expiry_sends_people_to_the_vendor_by_its_name(
+    admin_client: Client, make_credential: MakeCredential
+) -> None:
+    legacy, _ = make_credential(name="Legacy", expiry_unknown=True)
+    page = _page(admin_client, "keyvault:integration_detail", integration_id=legacy.integration_id)
+    notice = notice_words(kind=NoticeKind.EXPIRY_UNCONFIRMED, credential=legacy)
+
+    assert "Look it up at Atlassian, then confirm it or correct it." in page
+    assert "Look the date up at Atlassian and confirm or correct it" in notice.explanation
+    assert "(SCIM API key)" not in notice.explanation
