@@ -74,6 +74,17 @@ ENROL_URL_NAMES = frozenset(
 )
 
 
+def must_enrol(*, user: Any, policy: MfaPolicy) -> bool:
+    """Whether ``user`` must set up a keyvault second factor before anything else.
+
+    Only users with a keyvault password: someone who signs in only through the identity
+    provider has the provider's second factor (and no password to confirm an enrolment with).
+    """
+    if policy == MfaPolicy.NONE or not user.has_usable_password():
+        return False
+    return mfa_required(role=user_role(user), policy=policy) and not user_has_mfa(user)
+
+
 class RequireMFAMiddleware:
     """Send a signed-in user who must have a second factor and has none to enrol first.
 
@@ -96,7 +107,7 @@ class RequireMFAMiddleware:
             return None
         if match.url_name in ENROL_URL_NAMES or match.namespace == "api":
             return None
-        if not mfa_required(role=user_role(user), policy=policy) or user_has_mfa(user):
+        if not must_enrol(user=user, policy=policy):
             return None
         messages.warning(
             request,
@@ -108,7 +119,8 @@ class RequireMFAMiddleware:
 
 def own_mfa(*, user: Any) -> dict[str, Any]:
     """What the account page says about ``user``'s second factor: ``totp`` (on or off),
-    ``recovery_codes_left`` (None without codes) and ``required`` (by ``KEYVAULT_REQUIRE_MFA``)."""
+    ``recovery_codes_left`` (None without codes), ``required`` (by ``KEYVAULT_REQUIRE_MFA``) and
+    ``sso_only`` (no keyvault password: the identity provider's second factor applies)."""
     by_type = {a.type: a for a in Authenticator.objects.filter(user_id=user.pk)}
     codes = by_type.get(Authenticator.Type.RECOVERY_CODES)
     return {
@@ -117,4 +129,5 @@ def own_mfa(*, user: Any) -> dict[str, Any]:
         "required": mfa_required(
             role=user_role(user), policy=MfaPolicy(settings.KEYVAULT_REQUIRE_MFA)
         ),
+        "sso_only": not user.has_usable_password(),
     }

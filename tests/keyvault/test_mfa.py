@@ -143,6 +143,19 @@ def test_an_admin_with_mfa_and_an_auditor_pass_the_admins_gate(
     assert auditor_client.get(reverse("keyvault:dashboard")).status_code == 200
 
 
+@override_settings(KEYVAULT_REQUIRE_MFA="admins")
+def test_an_admin_who_signs_in_only_through_the_identity_provider_is_not_sent_to_enrol(
+    admin_user: Any, admin_client: Client
+) -> None:
+    admin_user.set_unusable_password()
+    admin_user.save()
+    admin_client.force_login(admin_user)
+    assert admin_client.get(reverse("keyvault:dashboard")).status_code == 200
+    account = admin_client.get(reverse("keyvault:account")).content.decode()
+    assert "its second factor protects your account" in account
+    assert reverse("mfa_activate_totp") not in account
+
+
 @override_settings(KEYVAULT_REQUIRE_MFA="all")
 def test_all_sends_an_auditor_to_enrol_too(auditor_client: Client) -> None:
     response = auditor_client.get(reverse("keyvault:dashboard"))
