@@ -87,7 +87,9 @@ def _event(credential: Credential, *, now: datetime, tz: Any) -> Event:
     event.add("dtstamp", now)
     event.add("dtstart", expires_on)
     event.add("dtend", expires_on + timedelta(days=1))
-    event.add("summary", f"{integration.name}: credential expires")
+    unconfirmed = not credential.expiry_confirmed
+    summary = f"{integration.name}: credential expires"
+    event.add("summary", summary + (" (worst case, unconfirmed)" if unconfirmed else ""))
     event.add("transp", "TRANSPARENT")
     event.add("url", rotate_url)
     facts = [
@@ -96,6 +98,12 @@ def _event(credential: Credential, *, now: datetime, tz: Any) -> Event:
         f"Provider: {integration.get_provider_display()}",
         f"Identity provider: {integration.get_identity_provider_display()}",
     ]
+    if unconfirmed:
+        facts.insert(
+            1,
+            "Worst case, unconfirmed: saved with “expiry unknown — legacy key”; the key may "
+            "stop working earlier. Confirm or correct the date in keyvault.",
+        )
     if integration.owner:
         facts.append(f"Owner: {integration.owner}")
     if not credential.secret_stored:
@@ -135,6 +143,7 @@ def calendar_render(*, now: datetime) -> bytes:
             "id",
             "expires_at",
             "secret_stored",
+            "expiry_confirmed",
             "integration__id",
             "integration__name",
             "integration__provider",

@@ -156,3 +156,22 @@ def test_the_feed_of_an_inactive_user_or_one_without_a_role_is_not_found(
     assert Client().get(feed).status_code == 404
     url = reverse("keyvault:calendar_feed", kwargs={"token": admin_token})
     assert Client().get(url).status_code == 404
+
+
+def test_a_worst_case_expiry_is_marked_unconfirmed(
+    make_credential: MakeCredential, admin_user: Any
+) -> None:
+    make_credential(name="Legacy", expiry_unknown=True)
+    make_credential(name="Known")
+    feed_token = calendar_feed_create(user=admin_user, now=NOW)
+
+    events = _events(_feed(Client(), feed_token))
+
+    assert sorted(events) == [
+        "Known: credential expires",
+        "Legacy: credential expires (worst case, unconfirmed)",
+    ]
+    legacy = events["Legacy: credential expires (worst case, unconfirmed)"]
+    assert legacy["dtstart"].dt == date(2027, 5, 1)
+    assert "Worst case, unconfirmed" in str(legacy["description"])
+    assert "Worst case" not in str(events["Known: credential expires"]["description"])
