@@ -93,3 +93,25 @@ _mfa_codes_renewed = _on_mfa_signal(AuditAction.USER_MFA_CODES_REGENERATED)
 mfa_signals.authenticator_added.connect(_mfa_added)
 mfa_signals.authenticator_removed.connect(_mfa_removed)
 mfa_signals.authenticator_reset.connect(_mfa_codes_renewed)
+
+
+@receiver(mfa_signals.authentication_failed)
+def _mfa_code_refused(
+    sender: Any,
+    request: HttpRequest | None,
+    user: Any,
+    reauthentication: bool = False,
+    **kwargs: Any,
+) -> None:
+    """A wrong second-factor code after a right password is a failed sign-in too (a wrong one
+    when confirming a change is not: the session is signed in)."""
+    if reauthentication:
+        return
+    username = user.get_username()
+    audit_append(
+        action=AuditAction.LOGIN_FAILED,
+        now=timezone.now(),
+        actor_label=username,
+        ip=client_ip(request),
+        details={"username": username, "reason": "wrong code"},
+    )

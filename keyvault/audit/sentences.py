@@ -76,7 +76,8 @@ def _login(f: EventFacts) -> str:
 
 def _login_failed(f: EventFacts) -> str:
     username = f.text("username") or f.actor
-    return f"a sign-in as {quoted(username)} failed" if username else "a sign-in failed"
+    why = " (wrong second-factor code)" if f.text("reason") == "wrong code" else ""
+    return f"a sign-in as {quoted(username)} failed{why}" if username else "a sign-in failed"
 
 
 def _logout(f: EventFacts) -> str:

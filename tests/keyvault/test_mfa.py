@@ -98,6 +98,8 @@ def test_an_admin_enrols_from_the_account_page_and_then_signs_in_with_password_a
         assert fresh.get(reverse("keyvault:dashboard")).status_code == 302
         refused = fresh.post(reverse("mfa_authenticate"), {"code": "123456"})
         assert refused.status_code == 200 and refused.context["form"].errors
+        failed = AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED).get()
+        assert failed.details == {"username": "alice", "reason": "wrong code"}
         signed_in = fresh.post(reverse("mfa_authenticate"), {"code": _code_at(secret, later)})
         assert signed_in.status_code == 302
         assert fresh.get(reverse("keyvault:dashboard")).status_code == 200
