@@ -241,7 +241,8 @@ class IntegrationCreateForm(IntegrationForm):
 
 class RevealForm(forms.Form):
     """Password re-entry before a credential is shown, and a second-factor code from a user who
-    has one (``needs_code``)."""
+    has one (``needs_code``). Without ``needs_password`` (a user who signs in only through the
+    identity provider and has a keyvault second factor) the code alone."""
 
     password = forms.CharField(
         strip=False,
@@ -249,8 +250,12 @@ class RevealForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
 
-    def __init__(self, *args: Any, needs_code: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, needs_code: bool = False, needs_password: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if not needs_password and needs_code:
+            del self.fields["password"]
         if needs_code:
             self.fields["code"] = forms.CharField(
                 max_length=64,

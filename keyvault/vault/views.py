@@ -9,6 +9,7 @@ technical 500 page can show it. Only ``credential_reveal`` puts a secret into HT
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -149,7 +150,9 @@ def integration_edit(request: HttpRequest, integration_id: uuid.UUID) -> HttpRes
 def _wrong_answer(request: HttpRequest, form: forms.RevealForm) -> tuple[str, str] | None:
     """The field and audit reason of the first wrong answer at Reveal (the password, then the
     second-factor code when the form asks for one), or None when both are right."""
-    if not password_confirm(request, password=form.cleaned_data["password"]):
+    if "password" in form.fields and not password_confirm(
+        request, password=form.cleaned_data["password"]
+    ):
         return "password", "wrong password"
     if "code" in form.fields and not code_confirm(
         user=request.user, code=form.cleaned_data["code"]
@@ -174,9 +177,14 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
     A right one is audited by ``credential_reveal``.
     """
     credential = selectors.credential_for_reveal(credential_id=credential_id)
+    user: Any = request.user  # signed in: admin_required
+    has_mfa, sso_linked = user_has_mfa(user), reauth.sso_linked(user)
     form = forms.RevealForm(
         request.POST if request.method == "POST" else None,
-        needs_code=user_has_mfa(request.user),
+        needs_code=has_mfa,
+        # Someone who signs in only through the identity provider confirms there, or with the
+        # keyvault second factor alone; without one the (unusable) password is still asked.
+        needs_password=not (sso_linked and has_mfa and not user.has_usable_password()),
     )
     revealed = None
     problem = ""
@@ -225,7 +233,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
             "revealed": revealed,
             "problem": problem,
             "attempts_left": attempts_left,
-            "sso_linked": reauth.sso_linked(request.user),
+            "sso_linked": sso_linked,
             "cooloff_minutes": settings.KEYVAULT_REVEAL_COOLOFF_MINUTES,
             "not_stored_here": services.NOT_STORED_HERE,
         },

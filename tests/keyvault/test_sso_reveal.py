@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
 import time_machine
+from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -143,4 +146,37 @@ def test_confirming_at_the_provider_applies_its_groups_claim(
     rita.refresh_from_db()
     assert user_role(rita) == Role.AUDITOR
     assert token not in page.content.decode()
+    assert not _reveal_events(AuditAction.CREDENTIAL_REVEALED)
+
+
+def test_an_sso_user_with_a_keyvault_second_factor_may_reveal_with_its_code_alone(
+    sso_admin: tuple[Client, Any], make_credential: MakeCredential
+) -> None:
+    cache.clear()  # allauth remembers used TOTP codes
+    client, rita = sso_admin
+    credential, token = make_credential()
+    secret = pyotp.random_base32()
+    TOTP.activate(rita, secret)
+    url = reverse("keyvault:credential_reveal", args=[credential.pk])
+
+    page = client.get(url).content.decode()
+    assert 'name="code"' in page and 'name="password"' not in page
+    assert f"Confirm with {SSO_NAME}" in page
+
+    wrong = client.post(url, {"code": "000000"})
+    assert token not in wrong.content.decode()
+    assert "That code is not right" in text(wrong)
+    right = client.post(url, {"code": pyotp.TOTP(secret).now()})
+    assert token in right.content.decode()
+    assert len(_reveal_events(AuditAction.CREDENTIAL_REVEALED)) == 1
+
+
+def test_an_sso_user_without_a_second_factor_cannot_reveal_by_posting_the_form(
+    sso_admin: tuple[Client, Any], make_credential: MakeCredential
+) -> None:
+    client, _ = sso_admin
+    credential, token = make_credential()
+    url = reverse("keyvault:credential_reveal", args=[credential.pk])
+    for data in ({}, {"code": "123456"}, {"password": ""}, {"password": "anything"}):
+        assert token not in client.post(url, data).content.decode()
     assert not _reveal_events(AuditAction.CREDENTIAL_REVEALED)
