@@ -7,7 +7,6 @@ the one place that says no.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -16,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
-from keyvault.crypto import cipher
+from keyvault.accounts import mfa_secrets
 
 #: The sign-in form's answer to a password while ``KEYVAULT_PASSWORD_LOGIN`` is off.
 SIGN_IN_WITH_PROVIDER_ONLY = "Password sign-in is off here: sign in through your identity provider."
@@ -47,23 +46,15 @@ def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = Non
     return data.get("login") or data.get("username")
 
 
-#: Marks an authenticator secret encrypted by keyvault (allauth stores its own in clear).
-_SEALED = "kv:"
-_MFA_AAD = b"allauth.mfa.authenticator"
-
-
 class MFAAdapter(DefaultMFAAdapter):
     """allauth.mfa with keyvault's key ring: the TOTP key and the recovery-code seed are stored
     AES-GCM encrypted (allauth's default stores them as they are)."""
 
     def encrypt(self, text: str) -> str:
-        return _SEALED + base64.b64encode(cipher.encrypt(text.encode(), _MFA_AAD)).decode()
+        return mfa_secrets.seal(text)
 
     def decrypt(self, encrypted_text: str) -> str:
-        if not encrypted_text.startswith(_SEALED):
-            return encrypted_text
-        stored = base64.b64decode(encrypted_text.removeprefix(_SEALED))
-        return cipher.decrypt(stored, _MFA_AAD).decode()
+        return mfa_secrets.unseal(encrypted_text)
 
     def can_delete_authenticator(self, authenticator: Any) -> bool:
         """Not while the user's role requires a second factor (an admin resets it instead)."""

@@ -1,4 +1,5 @@
-"""Re-encrypt every stored secret under the first key of the ring.
+"""Re-encrypt every stored secret under the first key of the ring (the second factors'
+secrets too, ``keyvault.accounts.mfa_secrets``).
 
 Safe to interrupt and to run again: rows are rewritten in batches, each row with a conditional
 UPDATE (only if it still holds the ciphertext that was read) and each batch committed together
@@ -88,6 +89,9 @@ def secrets_reencrypt(
             _commit_batch(model, column, rewrites, report=report, now=now, actor_label=actor_label)
         if report.stopped_early:
             break
+    under_limit = limit is None or report.reencrypted < limit
+    if not report.stopped_early and under_limit and apps.is_installed("allauth.mfa"):
+        _second_factors_reencrypt(ring=ring, report=report, now=now, actor_label=actor_label)
     if report.reencrypted or report.failed:
         audit_append(
             action=AuditAction.ENCRYPTION_KEY_ROTATED,
@@ -102,6 +106,18 @@ def secrets_reencrypt(
             },
         )
     return report
+
+
+def _second_factors_reencrypt(
+    *, ring: cipher.KeyRing, report: ReencryptReport, now: datetime, actor_label: str
+) -> None:
+    """The TOTP keys and recovery-code seeds, sealed inside allauth.mfa's JSON column."""
+    from keyvault.accounts.mfa_secrets import mfa_secrets_reencrypt
+
+    mfa = mfa_secrets_reencrypt(ring=ring, now=now, actor_label=actor_label)
+    report.reencrypted += mfa.reencrypted
+    report.already_current += mfa.already_current
+    report.failed.extend(mfa.failed)
 
 
 @dataclass(frozen=True)

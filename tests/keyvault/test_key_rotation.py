@@ -11,6 +11,7 @@ import time
 from io import StringIO
 from pathlib import Path
 
+import pyotp
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
@@ -72,6 +73,37 @@ def test_rotation_re_encrypts_every_secret_under_the_first_key(five_credentials)
         "keyvault.Credential.scim_url_ciphertext",
     }
     assert all(b["from_key_ids"] == ["t2"] and b["primary_key_id"] == "n3" for b in batches)
+
+
+def test_rotation_moves_the_second_factors_secrets_to_the_first_key_too(admin_user) -> None:
+    """An authenticator app's key and the recovery-code seed are secrets like the rest: once
+    the old key has left the ring, the same codes still work."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    secret = pyotp.random_base32()
+    with override_settings(KEYVAULT_ENCRYPTION_KEYS=OLD_RING):
+        TOTP.activate(admin_user, secret)
+        codes = RecoveryCodes.activate(admin_user).get_unused_codes()
+    sealed = [a.data.get("secret") or a.data["seed"] for a in Authenticator.objects.all()]
+    assert {cipher.key_id_of(base64.b64decode(v.removeprefix("kv:"))) for v in sealed} == {"t2"}
+
+    with override_settings(KEYVAULT_ENCRYPTION_KEYS=NEW_RING):
+        out = StringIO()
+        call_command("rotate_encryption_key", stdout=out)
+        assert "re-encrypted: 2" in out.getvalue()
+        (batch,) = AuditEvent.objects.filter(
+            action=AuditAction.ENCRYPTION_KEY_ROTATED, details__scope="batch"
+        )
+        assert batch.details["column"] == "mfa.Authenticator.data"
+        assert batch.details["from_key_ids"] == ["t2"]
+
+    with override_settings(KEYVAULT_ENCRYPTION_KEYS=NEW_KEY):
+        totp = Authenticator.objects.get(type=Authenticator.Type.TOTP)
+        assert TOTP(totp).validate_code(pyotp.TOTP(secret).now())
+        recovery = Authenticator.objects.get(type=Authenticator.Type.RECOVERY_CODES)
+        assert RecoveryCodes(recovery).get_unused_codes() == codes
 
 
 def test_every_committed_batch_is_audited_with_its_counts(five_credentials) -> None:
