@@ -24,7 +24,7 @@ from alerts.messages import (
 )
 from alerts.models import NoticeKind
 from alerts.transports.base import Notification
-from keyvault.vault.providers import identity_provider_words, provider_for
+from keyvault.vault.providers import ProviderKind, identity_provider_words, provider_for
 
 if TYPE_CHECKING:
     from alerts.models import Notice
@@ -46,12 +46,14 @@ def notice_words(*, kind: str, credential: Credential) -> Words:
     """The words of a notice of ``kind`` about ``credential``."""
     integration = credential.integration
     idp = identity_provider_words(integration.identity_provider)
-    provider = integration.get_provider_display()
+    vendor = provider_for(integration.provider).name  # “Atlassian”, not its label
+    generic = integration.provider in (ProviderKind.GENERIC_SCIM, ProviderKind.GENERIC_API_KEY)
+    by_vendor = "" if generic else f" by {vendor}"
     if kind == NoticeKind.CHECK_REJECTED:
         return Words(
             headline=f"{integration.name}: the vendor rejected the key",
             explanation=(
-                f"A live check of the key ····{credential.hint} was refused by {provider}: the "
+                f"A live check of the key ····{credential.hint} was refused{by_vendor}: the "
                 "vendor no longer accepts this key — regenerated or revoked? Until a working "
                 f"key is in {idp}, provisioning and deprovisioning through it fail."
             ),
@@ -75,8 +77,7 @@ def notice_words(*, kind: str, credential: Credential) -> Words:
         headline=f"{integration.name}: expiry date not confirmed",
         explanation=(
             f"Nobody knows when the key ····{credential.hint} expires: keyvault assumes the "
-            f"worst case, {local_day(credential.expires_at)}. Look the date up at "
-            f"{provider_for(integration.provider).name} "
+            f"worst case, {local_day(credential.expires_at)}. Look the date up at {vendor} "
             "and confirm or correct it in keyvault."
         ),
         action_label="Confirm the expiry date",

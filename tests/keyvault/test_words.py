@@ -329,3 +329,22 @@ def test_an_unconfirmed_expiry_sends_people_to_the_vendor_by_its_name(
     assert "Look it up at Atlassian, then confirm it or correct it." in page
     assert "Look the date up at Atlassian and confirm or correct it" in notice.explanation
     assert "(SCIM API key)" not in notice.explanation
+
+
+@pytest.mark.parametrize(
+    ("provider", "refused"),
+    [
+        (ProviderKind.ATLASSIAN, "was refused by Atlassian: the vendor no longer accepts"),
+        (ProviderKind.GENERIC_SCIM, "was refused: the vendor no longer accepts"),
+    ],
+)
+def test_a_rejected_key_notice_names_the_vendor_not_the_providers_label(
+    make_credential: MakeCredential, provider: str, refused: str
+) -> None:
+    credential, _ = make_credential(name="Acme")
+    credential.integration.provider = provider  # the words only (not saved)
+
+    explanation = notice_words(kind=NoticeKind.CHECK_REJECTED, credential=credential).explanation
+
+    assert refused in explanation
+    assert "(SCIM API key)" not in explanation and "Generic SCIM" not in explanation
