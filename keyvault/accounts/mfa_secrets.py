@@ -15,9 +15,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from keyvault.audit.chain import audit_append
 from keyvault.crypto import cipher
-from keyvault.models import AuditAction
 
 #: Marks an authenticator secret encrypted by keyvault (allauth's own are plain text).
 SEALED = "kv:"
@@ -59,6 +57,8 @@ def mfa_secrets_reencrypt(
     """
     from allauth.mfa.models import Authenticator
 
+    from keyvault.crypto.reencrypt import batch_audit  # it calls this module
+
     report = MfaReencryptReport()
     with transaction.atomic():
         from_keys: set[str] = set()
@@ -85,16 +85,12 @@ def mfa_secrets_reencrypt(
                 authenticator.data = data
                 authenticator.save(update_fields=["data"])
         if report.reencrypted:
-            audit_append(
-                action=AuditAction.ENCRYPTION_KEY_ROTATED,
+            batch_audit(
+                column="mfa.Authenticator.data",
+                primary_key_id=ring.primary_id,
+                from_key_ids=from_keys,
+                reencrypted=report.reencrypted,
                 now=now,
                 actor_label=actor_label,
-                details={
-                    "scope": "batch",
-                    "column": "mfa.Authenticator.data",
-                    "primary_key_id": ring.primary_id,
-                    "from_key_ids": sorted(from_keys),
-                    "reencrypted": report.reencrypted,
-                },
             )
     return report

@@ -173,16 +173,37 @@ def _commit_batch(
             )
             from_keys.add(cipher.key_id_of(rewrite.stored))
         if done:
-            audit_append(
-                action=AuditAction.ENCRYPTION_KEY_ROTATED,
+            batch_audit(
+                column=f"{model._meta.label}.{column}",
+                primary_key_id=report.primary_key_id,
+                from_key_ids=from_keys,
+                reencrypted=done,
                 now=now,
                 actor_label=actor_label,
-                details={
-                    "scope": "batch",
-                    "column": f"{model._meta.label}.{column}",
-                    "primary_key_id": report.primary_key_id,
-                    "from_key_ids": sorted(from_keys),
-                    "reencrypted": done,
-                },
             )
     report.reencrypted += done
+
+
+def batch_audit(
+    *,
+    column: str,
+    primary_key_id: str,
+    from_key_ids: set[str],
+    reencrypted: int,
+    now: datetime,
+    actor_label: str,
+) -> None:
+    """The ``ENCRYPTION_KEY_ROTATED`` event (``scope: batch``) of one committed batch; called
+    inside the batch's transaction."""
+    audit_append(
+        action=AuditAction.ENCRYPTION_KEY_ROTATED,
+        now=now,
+        actor_label=actor_label,
+        details={
+            "scope": "batch",
+            "column": column,
+            "primary_key_id": primary_key_id,
+            "from_key_ids": sorted(from_key_ids),
+            "reencrypted": reencrypted,
+        },
+    )
