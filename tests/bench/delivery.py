@@ -43,16 +43,16 @@ def _wait_all_sent(count: int, *, timeout: float) -> None:
         time.sleep(0.02)
 
 
-def _send_tasks_to(url: str | None, transport_options: dict[str, Any]) -> None:
+def send_tasks_to(url: str | None, transport_options: dict[str, Any]) -> None:
     """Point the app's task sending at ``url`` (None: back to the configured broker).
 
     ``broker_write_url``, because the ``CELERY_BROKER_URL`` environment variable outranks the
     ``broker_url`` setting. The app keeps the connection and producer pools it made for the
     first task it sent (an earlier figure's import asks the configured broker for a scan), so
-    they are closed and dropped: the next task sent connects to ``url``."""
+    it is made to forget them: the next task sent gets the pools of ``url``. kombu keeps one
+    pool per broker, so the configured broker's stay open for when the app is pointed back."""
     celery_app.conf.broker_write_url = url
     celery_app.conf.broker_transport_options = transport_options
-    celery_app.pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
@@ -113,7 +113,7 @@ def delivery_figure(*, count: int) -> Figure:
         saved = (celery_app.conf.get("broker_write_url"), celery_app.conf.broker_transport_options)
         try:
             celery.worker()
-            _send_tasks_to(redis.url, {})
+            send_tasks_to(redis.url, {})
             start = time.perf_counter()
             sent = deliveries_enqueue(ids=ids, now=timezone.now())
             assert sent == count, (sent, count)
@@ -126,7 +126,8 @@ def delivery_figure(*, count: int) -> Figure:
         finally:
             celery.stop_all()
             redis.stop()
-            _send_tasks_to(*saved)
+            celery_app.pool.force_close_all()  # the figure's broker is gone
+            send_tasks_to(*saved)
         body = slack.requests[0].body
         assert len(slack.requests) == count, "each reminder sent once"
         slack.reset()
