@@ -11,7 +11,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from keyvault.accounts import throttle
 from keyvault.vault import forms, selectors, services
-from keyvault.vault.providers import provider_for
+from keyvault.vault.views import reveal_answer, reveal_page
 from keyvault.web import reauth
 from keyvault.web.requestinfo import client_ip
 from keyvault.web.roles import admin_required
@@ -79,27 +79,15 @@ def credential_reveal_sso_done(request: HttpRequest, credential_id: uuid.UUID) -
             sso_refused = STALE.format(name=settings.KEYVAULT_OIDC_NAME)
             sso_refused += " " + throttle.attempts_left_phrase(attempts_left)
     else:
-        try:
-            revealed = services.credential_reveal(
-                credential=credential, actor=request.user, now=now, ip=client_ip(request)
-            )
-        except services.RevealError as exc:
-            problem = str(exc)
-    return render(
+        revealed, problem = reveal_answer(request, credential, now=now)
+    return reveal_page(
         request,
-        "keyvault/credential_reveal.html",
-        {
-            "credential": credential,
-            "integration": credential.integration,
-            "provider": provider_for(credential.integration.provider),
-            "form": forms.RevealForm(),
-            "revealed": revealed,
-            "problem": problem,
-            "sso_refused": sso_refused,
-            "sso_linked": True,
-            "attempts_left": attempts_left,
-            "cooloff_minutes": settings.KEYVAULT_REVEAL_COOLOFF_MINUTES,
-            "not_stored_here": services.NOT_STORED_HERE,
-        },
+        credential,
         status=status,
+        form=forms.RevealForm(),
+        revealed=revealed,
+        problem=problem,
+        sso_refused=sso_refused,
+        sso_linked=True,
+        attempts_left=attempts_left,
     )

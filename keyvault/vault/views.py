@@ -216,12 +216,37 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
                 f"That {field} is not right. {throttle.attempts_left_phrase(attempts_left)}",
             )
         else:
-            try:
-                revealed = services.credential_reveal(
-                    credential=credential, actor=request.user, now=now, ip=client_ip(request)
-                )
-            except services.RevealError as exc:
-                problem = str(exc)
+            revealed, problem = reveal_answer(request, credential, now=now)
+    return reveal_page(
+        request,
+        credential,
+        status=status,
+        form=form,
+        revealed=revealed,
+        problem=problem,
+        attempts_left=attempts_left,
+        sso_linked=sso_linked,
+    )
+
+
+@sensitive_variables()
+def reveal_answer(request: HttpRequest, credential: Any, *, now: Any) -> tuple[Any, str]:
+    """The re-authenticated reveal itself (audited by ``credential_reveal``): the revealed
+    secret and no problem, or nothing and why it cannot be shown."""
+    try:
+        revealed = services.credential_reveal(
+            credential=credential, actor=request.user, now=now, ip=client_ip(request)
+        )
+    except services.RevealError as exc:
+        return None, str(exc)
+    return revealed, ""
+
+
+@sensitive_variables()
+def reveal_page(
+    request: HttpRequest, credential: Any, *, status: int, **context: Any
+) -> HttpResponse:
+    """The reveal page of ``credential``, whichever way its user re-authenticated."""
     return render(
         request,
         "keyvault/credential_reveal.html",
@@ -229,13 +254,9 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
             "credential": credential,
             "integration": credential.integration,
             "provider": provider_for(credential.integration.provider),
-            "form": form,
-            "revealed": revealed,
-            "problem": problem,
-            "attempts_left": attempts_left,
-            "sso_linked": sso_linked,
             "cooloff_minutes": settings.KEYVAULT_REVEAL_COOLOFF_MINUTES,
             "not_stored_here": services.NOT_STORED_HERE,
+            **context,
         },
         status=status,
     )
