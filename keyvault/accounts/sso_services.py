@@ -66,7 +66,8 @@ def user_sso_create(
 ) -> Any:
     """Create a user at their first SSO sign-in: ``save`` (allauth's) makes the user and links
     the identity; this gives the role and audits ``user.sso_created``, all in one transaction.
-    Returns the user."""
+    Returns the user. Raises ``IntegrityError``, having written nothing, when the username or
+    the identity was taken meanwhile (a concurrent first sign-in of the same person)."""
     with transaction.atomic():
         user = save()
         _role_groups_set(user, role)
