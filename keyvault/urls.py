@@ -6,7 +6,8 @@ names); the reminder channels have their own (``alerts``).
 Sign-in and the second factor are django-allauth's, under allauth's URL names (``account_login``,
 ``account_logout``, ``mfa_*``; see ``keyvault.accounts.signin_urls``). SSO adds the
 ``openid_connect`` provider's login and callback (``/accounts/oidc/sso/login/callback/`` is the
-redirect URI) and the page of a sign-in cancelled at the provider.
+redirect URI; keyvault's own view, see ``keyvault.accounts.sso_logout``) and the page of a
+sign-in cancelled at the provider.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from allauth.socialaccount import views as socialaccount_views
 from django.urls import include, path
 
 from alerts.health import healthz
-from keyvault.accounts import signin_urls
+from keyvault.accounts import signin_urls, sso_logout
 from keyvault.accounts import urls as accounts_urls
 from keyvault.api import urls as api_urls
 from keyvault.audit import urls as audit_urls
@@ -37,6 +38,12 @@ keyvault_patterns = [
 
 urlpatterns = [
     *signin_urls.urlpatterns,
+    # allauth's provider callback, with an adapter that keeps what signing out there needs.
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/",
+        sso_logout.callback,
+        name="openid_connect_callback",
+    ),
     path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
     path(
         "accounts/3rdparty/login/cancelled/",

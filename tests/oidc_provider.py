@@ -18,11 +18,17 @@ What the provider does, read from its source (0.3):
   ``auth_time`` is the moment the code was exchanged (authlib's default when the code carries
   none).
 - Any client id and secret are accepted, and any redirect URI.
+- Its discovery document names an ``end_session_endpoint`` (RP-Initiated Logout): a page that
+  shows the request's parameters and an "End session" button, which sends the browser to the
+  ``post_logout_redirect_uri``. With no session of its own to end, the next sign-in shows the
+  sign-in form as every one does.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -118,10 +124,12 @@ class OidcProvider:
         relying party redirected to) and return the URL the provider sends the browser back
         to: the relying party's callback with ``code`` and ``state``."""
         assert authorization_url.startswith(self.issuer + "/"), authorization_url
+        return self._submit(authorization_url, {"sub": sub})
+
+    def _submit(self, url: str, fields: dict[str, str]) -> str:
+        """POST a form of the provider's; the address it redirects the browser to."""
         request = urllib.request.Request(
-            authorization_url,
-            data=urllib.parse.urlencode({"sub": sub}).encode(),
-            method="POST",
+            url, data=urllib.parse.urlencode(fields).encode(), method="POST"
         )
         try:
             self._opener.open(request, timeout=5)
@@ -130,3 +138,24 @@ class OidcProvider:
                 return str(redirect.headers["Location"])
             raise
         raise AssertionError("the provider did not redirect back")
+
+    def discovery(self) -> dict[str, Any]:
+        """The provider's discovery document."""
+        with urllib.request.urlopen(self.discovery_url, timeout=5) as response:
+            document: dict[str, Any] = json.load(response)
+        return document
+
+    def end_session(self, end_session_url: str) -> str:
+        """Open the provider's sign-out page at ``end_session_url`` (where the relying party
+        redirected to), press its "End session" button and return where the provider sends
+        the browser next (the ``post_logout_redirect_uri``)."""
+        assert end_session_url.startswith(self.issuer + "/"), end_session_url
+        with urllib.request.urlopen(end_session_url, timeout=5) as response:
+            page = response.read().decode()
+        form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', page, re.S)
+        assert form, page
+        fields = re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2))
+        return self._submit(
+            self.issuer + html.unescape(form.group(1)),
+            {name: html.unescape(value) for name, value in fields},
+        )

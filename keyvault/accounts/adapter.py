@@ -26,6 +26,13 @@ class AccountAdapter(DefaultAccountAdapter):
         """Never: accounts are invited or created from the shell."""
         return False
 
+    def get_logout_redirect_url(self, request: HttpRequest) -> str:
+        """The identity provider's sign-out for a user who signed in through it in this
+        session (``keyvault.accounts.sso_logout``), else the sign-in page."""
+        from keyvault.accounts.sso_logout import end_session_url
+
+        return end_session_url(request) or super().get_logout_redirect_url(request)
+
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         """Refuse every password, before it is checked, while password sign-in is off
         (``KEYVAULT_PASSWORD_LOGIN=0``)."""

@@ -31,7 +31,7 @@ from django.http import HttpRequest
 from django.shortcuts import render
 from django.utils import timezone
 
-from keyvault.accounts import sso_services
+from keyvault.accounts import sso_logout, sso_services
 from keyvault.models import Role
 from keyvault.web import reauth
 from keyvault.web.requestinfo import client_ip
@@ -156,6 +156,8 @@ class SsoAdapter(DefaultSocialAccountAdapter):
             self._first_sign_in(request, sociallogin, role=role, now=now, ip=ip)
         if reauthenticating:
             reauth.sso_reauth_record(request, sociallogin=sociallogin)
+        else:
+            sso_logout.end_session_keep(request, sociallogin)
 
     def _first_sign_in(
         self,
