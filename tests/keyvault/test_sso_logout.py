@@ -11,7 +11,11 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pyotp
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -123,3 +127,23 @@ def test_an_end_session_endpoint_off_the_issuers_origin_is_not_used(
     client = _signed_in_through_sso(idp, "ruth-sub")
 
     assert client.post(reverse("account_logout"))["Location"] == reverse("account_login")
+
+
+def test_an_sso_user_asked_for_their_second_factor_at_sign_in_still_signs_out_at_the_provider(
+    idp: OidcProvider,
+) -> None:
+    _signed_in_through_sso(idp, "ivy-sub")
+    ivy = get_user_model().objects.get(email="ivy-sub@example.com")
+    cache.clear()  # allauth remembers used TOTP codes
+    secret = pyotp.random_base32()
+    TOTP.activate(ivy, secret)
+
+    client = Client()
+    asked = sso_sign_in(client, idp, "ivy-sub")
+    assert asked["Location"] == reverse("mfa_authenticate")
+    signed_in = client.post(reverse("mfa_authenticate"), {"code": pyotp.TOTP(secret).now()})
+    assert signed_in.status_code == 302
+    assert client.session["_auth_user_id"] == str(ivy.pk)
+
+    out = client.post(reverse("account_logout"))
+    assert out["Location"].startswith(idp.discovery()["end_session_endpoint"] + "?")
