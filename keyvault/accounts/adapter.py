@@ -7,9 +7,13 @@ the one place that says no.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -40,6 +44,26 @@ class AccountAdapter(DefaultAccountAdapter):
             raise ValidationError(SIGN_IN_WITH_PROVIDER_ONLY, code="password_login_off")
         super().pre_authenticate(request, **credentials)
 
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """allauth's rule (the password again before a second factor is changed), except within
+        ``ACCOUNT_REAUTHENTICATION_TIMEOUT`` of signing in with the password: that sign-in is
+        as fresh a confirmation as the re-entry would be (allauth counts only re-entries, so an
+        admin sent to enrol straight after signing in would type the password twice)."""
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        return not signed_in_recently(context.request)
+
+
+def signed_in_recently(request: HttpRequest) -> bool:
+    """True when this session's user gave keyvault their password or second factor (signing
+    in or since) less than ``ACCOUNT_REAUTHENTICATION_TIMEOUT`` seconds ago."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    records = get_authentication_records(request, user)
+    times = [r.get("at", 0) for r in records if r.get("method") in ("password", "mfa")]
+    return bool(times) and time.time() - max(times) < account_settings.REAUTHENTICATION_TIMEOUT
+
 
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str | None:
     """The username django-axes counts a sign-in attempt against.
@@ -64,9 +88,14 @@ class MFAAdapter(DefaultMFAAdapter):
         return mfa_secrets.unseal(encrypted_text)
 
     def can_delete_authenticator(self, authenticator: Any) -> bool:
-        """Not while the user's role requires a second factor (an admin resets it instead)."""
-        from keyvault.accounts.mfa import MfaPolicy, mfa_required
-        from keyvault.accounts.selectors import user_role
+        """Not the last authenticator app or security key of a user whose role requires a
+        second factor (an admin resets it instead); another one may go."""
+        from keyvault.accounts.mfa import may_remove_factor
 
-        policy = MfaPolicy(settings.KEYVAULT_REQUIRE_MFA)
-        return not mfa_required(role=user_role(authenticator.user), policy=policy)
+        return may_remove_factor(authenticator)
+
+    def get_public_key_credential_rp_entity(self) -> dict[str, str]:
+        """The relying party that security keys are bound to: the host name the page was
+        opened at (Django's ``ALLOWED_HOSTS`` vouches for it), under keyvault's name."""
+        entity = super().get_public_key_credential_rp_entity()
+        return {**entity, "name": settings.MFA_TOTP_ISSUER}

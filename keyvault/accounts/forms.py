@@ -1,12 +1,18 @@
 """Forms of team access: the sign-in form (allauth's, with a username that is checked before
-anything looks it up), the invitation and the role change."""
+anything looks it up), the security key's answer at sign-in, the invitation and the role
+change."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from allauth.account import forms as allauth_forms
+from allauth.core import context
+from allauth.mfa import signals as mfa_signals
+from allauth.mfa.models import Authenticator
+from allauth.mfa.webauthn.forms import AuthenticateWebAuthnForm
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from keyvault.models import Role
@@ -31,6 +37,25 @@ class LoginForm(allauth_forms.LoginForm):
         self.fields["password"].help_text = ""  # no "forgot your password?": an admin re-invites
         max_length = getattr(field, "max_length", None) or 150
         field.validators += [MaxLengthValidator(max_length), control_characters_validator()]
+
+
+class SecurityKeySignInForm(AuthenticateWebAuthnForm):
+    """allauth's check of a security key's answer at sign-in, which also reports a refused
+    answer as allauth reports a wrong code (``authentication_failed``), so that it is audited
+    as a failed sign-in like one."""
+
+    def clean_credential(self) -> Authenticator:
+        try:
+            return super().clean_credential()
+        except ValidationError:
+            mfa_signals.authentication_failed.send(
+                sender=Authenticator,
+                request=context.request,
+                user=self.user,
+                authenticator=Authenticator(user=self.user, type=Authenticator.Type.WEBAUTHN),
+                reauthentication=False,
+            )
+            raise
 
 
 _ROLE_CHOICES = [(Role.AUDITOR.value, "Auditor (read-only)"), (Role.ADMIN.value, "Admin")]

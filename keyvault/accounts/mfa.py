@@ -1,18 +1,23 @@
-"""The second factor (django-allauth's ``allauth.mfa``: TOTP and recovery codes).
+"""The second factor (django-allauth's ``allauth.mfa``: an authenticator app (TOTP), security keys
+and passkeys (WebAuthn), and recovery codes).
 
 Who must have one (``KEYVAULT_REQUIRE_MFA``: admins, all, none), the gate that sends such a user
-to enrol before any other page, and the check of a code when a reveal re-authenticates. The
+to enrol before any other page, the rule that keeps the last factor such a user has, and the
+check of a code or of a security key's answer when a reveal re-authenticates. The
 audit of enrolment, removal and new recovery codes is in ``keyvault.audit.receivers``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from allauth.mfa.models import Authenticator
+from allauth.mfa.webauthn.internal import auth as webauthn_auth
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -35,12 +40,21 @@ def mfa_required(*, role: Role | None, policy: MfaPolicy) -> bool:
     return policy == MfaPolicy.ADMINS and role == Role.ADMIN
 
 
+#: A security key or passkey (WebAuthn).
+SECURITY_KEY = Authenticator.Type.WEBAUTHN
+#: The second factors that answer with a typed code.
+CODE_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
+
+
+def mfa_types(user: Any) -> set[str]:
+    """The kinds of second factor ``user`` has (``totp``, ``webauthn``, ``recovery_codes``)."""
+    return set(Authenticator.objects.filter(user_id=user.pk).values_list("type", flat=True))
+
+
 def user_has_mfa(user: Any) -> bool:
-    """Whether ``user`` has a second factor that takes a typed code (TOTP, recovery codes)."""
-    return Authenticator.objects.filter(
-        user_id=user.pk,
-        type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES],
-    ).exists()
+    """Whether ``user`` has a second factor: an authenticator app or a security key (recovery
+    codes come with either)."""
+    return bool(mfa_types(user))
 
 
 @sensitive_variables("code")
@@ -50,11 +64,72 @@ def code_confirm(*, user: Any, code: str) -> bool:
     code = code.strip().replace(" ", "")
     if not code:
         return False
-    authenticators = Authenticator.objects.filter(
-        user_id=user.pk,
-        type__in=[Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES],
-    )
+    authenticators = Authenticator.objects.filter(user_id=user.pk, type__in=CODE_TYPES)
     return any(authenticator.wrap().validate_code(code) for authenticator in authenticators)
+
+
+def security_key_challenge(*, user: Any) -> dict[str, Any]:
+    """A new WebAuthn challenge for ``user``'s security keys, for the browser's
+    ``navigator.credentials.get``. It is kept in the session until answered: only the last one
+    asked for can be answered (a second tab's challenge replaces the first's)."""
+    return webauthn_auth.begin_authentication(user)
+
+
+def security_key_confirm(*, user: Any, credential: Any) -> bool:
+    """True when ``credential`` (the browser's answer, parsed from JSON) signs the session's
+    challenge with one of ``user``'s security keys; the challenge is used up either way."""
+    if not isinstance(credential, dict):
+        webauthn_auth.clear_state()
+        return False
+    try:
+        webauthn_auth.parse_authentication_response(credential)
+        authenticator = webauthn_auth.complete_authentication(user, credential)
+    except (ValidationError, ValueError, TypeError, KeyError):
+        webauthn_auth.clear_state()
+        return False
+    authenticator.record_usage()
+    return True
+
+
+#: The second factors that stand on their own (recovery codes only back them up).
+FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+
+def may_remove_factor(authenticator: Any) -> bool:
+    """Whether ``authenticator`` may be removed by its own user: always, unless the user's role
+    requires a second factor and it is their last authenticator app or security key."""
+    user = authenticator.user
+    if not mfa_required(role=user_role(user), policy=MfaPolicy(settings.KEYVAULT_REQUIRE_MFA)):
+        return True
+    others = Authenticator.objects.filter(user_id=user.pk, type__in=FACTOR_TYPES).exclude(
+        pk=authenticator.pk
+    )
+    return others.exists()
+
+
+def keeps_required_factor(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap allauth's removal of a security key so that the last second factor of a user who
+    must have one is refused (allauth asks the adapter only when an authenticator app is
+    turned off)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, pk: int, **kwargs: Any) -> HttpResponse:
+        authenticator = Authenticator.objects.filter(
+            pk=pk, user_id=request.user.pk, type=Authenticator.Type.WEBAUTHN
+        ).first()
+        if authenticator is not None and not may_remove_factor(authenticator):
+            messages.error(request, LAST_FACTOR_REFUSED)
+            return redirect("keyvault:account")
+        return view(request, pk=pk, **kwargs)
+
+    return wrapper
+
+
+#: Why the last second factor of someone whose role requires one stays.
+LAST_FACTOR_REFUSED = (
+    "Your role requires a second factor: add another authenticator app or security key before "
+    "you remove this one."
+)
 
 
 #: Pages a user who must enrol can still open: enrolment itself (and the re-authentication it
@@ -62,6 +137,8 @@ def code_confirm(*, user: Any, code: str) -> bool:
 ENROL_URL_NAMES = frozenset(
     {
         "mfa_activate_totp",
+        "mfa_add_webauthn",
+        "mfa_reauthenticate_webauthn",
         "mfa_view_recovery_codes",
         "mfa_download_recovery_codes",
         "mfa_reauthenticate",
@@ -112,22 +189,29 @@ class RequireMFAMiddleware:
         messages.warning(
             request,
             "keyvault requires two-factor authentication for your account: set up an "
-            "authenticator app before you continue.",
+            "authenticator app or a security key before you continue.",
         )
         return redirect("mfa_activate_totp")
 
 
 def own_mfa(*, user: Any) -> dict[str, Any]:
-    """What the account page says about ``user``'s second factor: ``totp`` (on or off),
-    ``recovery_codes_left`` (None without codes), ``required`` (by ``KEYVAULT_REQUIRE_MFA``) and
-    ``sso_only`` (no keyvault password: the identity provider's second factor applies)."""
-    by_type = {a.type: a for a in Authenticator.objects.filter(user_id=user.pk)}
-    codes = by_type.get(Authenticator.Type.RECOVERY_CODES)
+    """What the account page says about ``user``'s second factor: ``on`` (an authenticator app
+    or a security key), ``totp`` (on or off), ``security_keys`` (their ``Authenticator`` rows,
+    oldest first), ``can_remove`` (whether one of them may go: not the last one while
+    ``required``), ``recovery_codes_left`` (None without codes), ``required`` (by
+    ``KEYVAULT_REQUIRE_MFA``) and ``sso_only`` (no keyvault password: the identity provider's
+    second factor applies)."""
+    authenticators = list(Authenticator.objects.filter(user_id=user.pk).order_by("created_at"))
+    types = {a.type for a in authenticators}
+    codes = next((a for a in authenticators if a.type == Authenticator.Type.RECOVERY_CODES), None)
+    factors = [a for a in authenticators if a.type in FACTOR_TYPES]
+    required = mfa_required(role=user_role(user), policy=MfaPolicy(settings.KEYVAULT_REQUIRE_MFA))
     return {
-        "totp": Authenticator.Type.TOTP in by_type,
+        "on": bool(factors),
+        "totp": Authenticator.Type.TOTP in types,
+        "security_keys": [a for a in factors if a.type == Authenticator.Type.WEBAUTHN],
+        "can_remove": len(factors) > 1 or not required,
         "recovery_codes_left": len(codes.wrap().get_unused_codes()) if codes else None,
-        "required": mfa_required(
-            role=user_role(user), policy=MfaPolicy(settings.KEYVAULT_REQUIRE_MFA)
-        ),
+        "required": required,
         "sso_only": not user.has_usable_password(),
     }

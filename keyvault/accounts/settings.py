@@ -44,6 +44,8 @@ __all__ = [
     "LOGIN_URL",
     "LOGOUT_REDIRECT_URL",
     "MFA_ADAPTER",
+    "MFA_FORMS",
+    "MFA_PASSKEY_LOGIN_ENABLED",
     "MFA_SUPPORTED_TYPES",
     "MFA_TOTP_ISSUER",
 ]
@@ -79,8 +81,14 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # password (which axes never sees) are still limited per user.
 ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": "20/5m/key"}
 
-# --- allauth.mfa: an authenticator app (TOTP) and recovery codes. ---
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# --- allauth.mfa: an authenticator app (TOTP), security keys and passkeys (WebAuthn), and
+# recovery codes. A key is a second factor after the password, not a way to skip it: passkey
+# sign-in would bypass django-axes and the password policy, so it stays off.
+# WebAuthn binds a key to the host name of the page (never an IP address): open keyvault at
+# its name (``https://keyvault.example.com``, or ``http://localhost`` on one machine).
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_FORMS = {"authenticate_webauthn": "keyvault.accounts.forms.SecurityKeySignInForm"}
 MFA_ADAPTER = "keyvault.accounts.adapter.MFAAdapter"
 MFA_TOTP_ISSUER = env.str("KEYVAULT_MFA_ISSUER", default="keyvault")
 # Who must have a second factor before anything else: admins (default), all, or none.

@@ -95,23 +95,30 @@ mfa_signals.authenticator_removed.connect(_mfa_removed)
 mfa_signals.authenticator_reset.connect(_mfa_codes_renewed)
 
 
+#: Why a second factor refused a sign-in, by its kind (recovery codes and the app take codes).
+_REFUSED = {"webauthn": "security key refused"}
+
+
 @receiver(mfa_signals.authentication_failed)
 def _mfa_code_refused(
     sender: Any,
     request: HttpRequest | None,
     user: Any,
+    authenticator: Any = None,
     reauthentication: bool = False,
     **kwargs: Any,
 ) -> None:
-    """A wrong second-factor code after a right password is a failed sign-in too (a wrong one
-    when confirming a change is not: the session is signed in)."""
+    """A wrong second-factor code, or a refused security key, after a right password is a
+    failed sign-in too (a wrong one when confirming a change is not: the session is signed
+    in)."""
     if reauthentication:
         return
     username = user.get_username()
+    reason = _REFUSED.get(getattr(authenticator, "type", ""), "wrong code")
     audit_append(
         action=AuditAction.LOGIN_FAILED,
         now=timezone.now(),
         actor_label=username,
         ip=client_ip(request),
-        details={"username": username, "reason": "wrong code"},
+        details={"username": username, "reason": reason},
     )

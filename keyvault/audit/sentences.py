@@ -74,9 +74,15 @@ def _login(f: EventFacts) -> str:
     return f"{f.who} signed in"
 
 
+_SIGN_IN_REFUSED = {
+    "wrong code": " (wrong second-factor code)",
+    "security key refused": " (security key refused)",
+}
+
+
 def _login_failed(f: EventFacts) -> str:
     username = f.text("username") or f.actor
-    why = " (wrong second-factor code)" if f.text("reason") == "wrong code" else ""
+    why = _SIGN_IN_REFUSED.get(f.text("reason"), "")
     return f"a sign-in as {quoted(username)} failed{why}" if username else "a sign-in failed"
 
 

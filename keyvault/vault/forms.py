@@ -240,9 +240,10 @@ class IntegrationCreateForm(IntegrationForm):
 
 
 class RevealForm(forms.Form):
-    """Password re-entry before a credential is shown, and a second-factor code from a user who
-    has one (``needs_code``). Without ``needs_password`` (a user who signs in only through the
-    identity provider and has a keyvault second factor) the code alone."""
+    """Password re-entry before a credential is shown, and the second factor of a user who has
+    one: a code (``needs_code``), or, with ``security_key``, the browser's answer to a security
+    key challenge instead. Without ``needs_password`` (a user who signs in only through the
+    identity provider and has a keyvault second factor) the second factor alone."""
 
     password = forms.CharField(
         strip=False,
@@ -251,20 +252,36 @@ class RevealForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, needs_code: bool = False, needs_password: bool = True, **kwargs: Any
+        self,
+        *args: Any,
+        needs_code: bool = False,
+        needs_password: bool = True,
+        security_key: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not needs_password and needs_code:
+        if not needs_password and (needs_code or security_key):
             del self.fields["password"]
-        if needs_code:
+        if needs_code or security_key:
             self.fields["code"] = forms.CharField(
                 max_length=64,
+                required=not security_key,
                 label="Code from your authenticator app",
-                help_text="Or one of your recovery codes.",
+                help_text="Or one of your recovery codes."
+                + (" Or leave it empty and use your security key." if security_key else ""),
                 widget=forms.TextInput(
                     attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}
                 ),
             )
+        if security_key:
+            self.fields["credential"] = forms.JSONField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        answered = cleaned.get("credential") or cleaned.get("code") or "code" in self.errors
+        if "credential" in self.fields and not answered:
+            self.add_error("code", "Enter a code, or use your security key.")
+        return cleaned
 
 
 def paste_rules(kinds: Iterable[str] | None = None) -> dict[str, Any]:

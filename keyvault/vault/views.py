@@ -24,7 +24,14 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from alerts.reminder_card import reminder_card
 from keyvault.accounts import throttle
-from keyvault.accounts.mfa import code_confirm, user_has_mfa
+from keyvault.accounts.mfa import (
+    CODE_TYPES,
+    SECURITY_KEY,
+    code_confirm,
+    mfa_types,
+    security_key_challenge,
+    security_key_confirm,
+)
 from keyvault.models import Integration
 from keyvault.vault import check_selectors, forms, selectors, services
 from keyvault.vault import dashboard as board
@@ -147,17 +154,22 @@ def integration_edit(request: HttpRequest, integration_id: uuid.UUID) -> HttpRes
 
 
 @sensitive_variables()
-def _wrong_answer(request: HttpRequest, form: forms.RevealForm) -> tuple[str, str] | None:
-    """The field and audit reason of the first wrong answer at Reveal (the password, then the
-    second-factor code when the form asks for one), or None when both are right."""
+def _wrong_answer(request: HttpRequest, form: forms.RevealForm) -> tuple[str, str, str] | None:
+    """The field, audit reason and page words of the first wrong answer at Reveal (the
+    password, then the second factor when the form asks for one: the security key's answer when
+    one came, else the code), or None when both are right."""
     if "password" in form.fields and not password_confirm(
         request, password=form.cleaned_data["password"]
     ):
-        return "password", "wrong password"
+        return "password", "wrong password", "That password is not right."
+    if form.cleaned_data.get("credential"):
+        if not security_key_confirm(user=request.user, credential=form.cleaned_data["credential"]):
+            return "code", "security key refused", "That security key was not accepted."
+        return None
     if "code" in form.fields and not code_confirm(
         user=request.user, code=form.cleaned_data["code"]
     ):
-        return "code", "wrong code"
+        return "code", "wrong code", "That code is not right."
     return None
 
 
@@ -167,10 +179,10 @@ def _wrong_answer(request: HttpRequest, form: forms.RevealForm) -> tuple[str, st
 @require_http_methods(["GET", "POST"])
 @sensitive_variables()
 def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpResponse:
-    """Show a credential's SCIM URL and token after the admin re-enters their password (and a
-    code from their second factor, when they have one).
+    """Show a credential's SCIM URL and token after the admin re-enters their password (and
+    their second factor, when they have one: a code, or a touch of a security key).
 
-    A wrong password or code is audited once, as ``credential_reveal_denied``, and counts
+    A wrong password, code or key is audited once, as ``credential_reveal_denied``, and counts
     towards the user's reveal limit (``keyvault.accounts.throttle``): the page says how many
     attempts are left, and once none are, reveal is refused (429) without checking — sign-in is
     unaffected.
@@ -178,10 +190,12 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
     """
     credential = selectors.credential_for_reveal(credential_id=credential_id)
     user: Any = request.user  # signed in: admin_required
-    has_mfa, sso_linked = user_has_mfa(user), reauth.sso_linked(user)
+    factors, sso_linked = mfa_types(user), reauth.sso_linked(user)
+    has_mfa, security_key = bool(factors), SECURITY_KEY in factors
     form = forms.RevealForm(
         request.POST if request.method == "POST" else None,
-        needs_code=has_mfa,
+        needs_code=bool(factors & set(CODE_TYPES)),
+        security_key=security_key,
         # Someone who signs in only through the identity provider confirms there, or with the
         # keyvault second factor alone; without one the (unusable) password is still asked.
         needs_password=not (sso_linked and has_mfa and not user.has_usable_password()),
@@ -202,7 +216,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
             )
             status = 429
         elif wrong := _wrong_answer(request, form):
-            field, reason = wrong
+            field, reason, words = wrong
             services.credential_reveal_denied(
                 credential=credential,
                 actor=request.user,
@@ -211,10 +225,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
                 reason=reason,
             )
             attempts_left -= 1
-            form.add_error(
-                field,
-                f"That {field} is not right. {throttle.attempts_left_phrase(attempts_left)}",
-            )
+            form.add_error(field, f"{words} {throttle.attempts_left_phrase(attempts_left)}")
         else:
             revealed, problem = reveal_answer(request, credential, now=now)
     return reveal_page(
@@ -226,6 +237,12 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
         problem=problem,
         attempts_left=attempts_left,
         sso_linked=sso_linked,
+        # A new challenge for each page that offers the key (the last one is the one answered).
+        security_key_options=(
+            {"request_options": security_key_challenge(user=user)}
+            if security_key and revealed is None and attempts_left
+            else None
+        ),
     )
 
 

@@ -40,10 +40,7 @@ def test_admin_enrols_totp_signs_out_and_signs_in_with_password_and_code(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
-    # Required and missing: enrolment first, after the password once more.
-    expect(page.get_by_role("heading", name="Confirm it is you", level=1)).to_be_visible()
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Confirm").click()
+    # Required and missing: enrolment first (the sign-in just now confirmed it is them).
     expect(page.get_by_role("heading", name="Set up two-factor authentication")).to_be_visible()
     expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
     page.goto(f"{live_server.url}/")  # any other page sends back here

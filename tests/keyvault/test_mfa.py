@@ -67,7 +67,10 @@ def test_an_admin_enrols_from_the_account_page_and_then_signs_in_with_password_a
         assert _sign_in(client, "alice").status_code == 302
         account = client.get(reverse("keyvault:account"))
         assert reverse("mfa_activate_totp") in account.content.decode()
-        # Changing a second factor asks for the password again first.
+        # Just signed in with the password: that confirms it is them.
+        assert client.get(reverse("mfa_activate_totp")).status_code == 200
+    with time_machine.travel(NOW + timedelta(minutes=6), tick=False):
+        # Minutes later, changing a second factor asks for the password again first.
         asked = client.get(reverse("mfa_activate_totp"))
         assert asked["Location"].startswith(reverse("account_reauthenticate"))
         confirmed = client.post(asked["Location"], {"password": PASSWORD})
@@ -79,7 +82,10 @@ def test_an_admin_enrols_from_the_account_page_and_then_signs_in_with_password_a
         assert wrong.status_code == 200 and not Authenticator.objects.exists()
         # allauth signals enrolment once its transaction commits.
         with django_capture_on_commit_callbacks(execute=True):
-            done = client.post(reverse("mfa_activate_totp"), {"code": _code_at(secret, NOW)})
+            done = client.post(
+                reverse("mfa_activate_totp"),
+                {"code": _code_at(secret, NOW + timedelta(minutes=6))},
+            )
     assert done.status_code == 302 and done["Location"] == reverse("mfa_view_recovery_codes")
     assert set(Authenticator.objects.values_list("type", flat=True)) == {"totp", "recovery_codes"}
     # The TOTP key is stored encrypted under keyvault's key ring.
@@ -89,7 +95,7 @@ def test_an_admin_enrols_from_the_account_page_and_then_signs_in_with_password_a
     assert enabled.actor_id == admin_user.pk
     assert enabled.details == {"username": "alice", "kind": "authenticator app"}
 
-    later = NOW + timedelta(minutes=2)
+    later = NOW + timedelta(minutes=8)
     fresh = Client()
     with time_machine.travel(later, tick=False):
         asked = _sign_in(fresh, "alice")

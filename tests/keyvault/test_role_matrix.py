@@ -411,6 +411,26 @@ ROUTES: dict[str, Route] = {
         post=SIGNED_IN,
         ok_status={"GET": 404, "POST": 404},
     ),
+    # Security keys (WebAuthn): the list is the account page (a redirect); adding and removing
+    # one first asks for the password again (302), like the authenticator app.
+    "mfa_list_webauthn": Route(
+        lambda w: reverse("mfa_list_webauthn"), get=SIGNED_IN, post=SIGNED_IN
+    ),
+    "mfa_add_webauthn": Route(
+        lambda w: reverse("mfa_add_webauthn"),
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        ok_status={"GET": 302, "POST": 302},
+    ),
+    "mfa_reauthenticate_webauthn": Route(
+        lambda w: reverse("mfa_reauthenticate_webauthn"), get=SIGNED_IN, post=SIGNED_IN
+    ),
+    "mfa_remove_webauthn": Route(
+        lambda w: reverse("mfa_remove_webauthn", kwargs={"pk": 1}),
+        get=SIGNED_IN,
+        post=SIGNED_IN,
+        ok_status={"GET": 302, "POST": 302},
+    ),
     "keyvault:dashboard": Route(
         lambda w: reverse("keyvault:dashboard"), get=VIEWER, post=VIEWER_NO
     ),
