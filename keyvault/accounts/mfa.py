@@ -40,7 +40,8 @@ def mfa_required(*, role: Role | None, policy: MfaPolicy) -> bool:
     return policy == MfaPolicy.ADMINS and role == Role.ADMIN
 
 
-#: A security key or passkey (WebAuthn).
+#: An authenticator app (TOTP), and a security key or passkey (WebAuthn).
+TOTP = Authenticator.Type.TOTP
 SECURITY_KEY = Authenticator.Type.WEBAUTHN
 #: The second factors that answer with a typed code.
 CODE_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)

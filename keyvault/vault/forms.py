@@ -241,9 +241,10 @@ class IntegrationCreateForm(IntegrationForm):
 
 class RevealForm(forms.Form):
     """Password re-entry before a credential is shown, and the second factor of a user who has
-    one: a code (``needs_code``), or, with ``security_key``, the browser's answer to a security
-    key challenge instead. Without ``needs_password`` (a user who signs in only through the
-    identity provider and has a keyvault second factor) the second factor alone."""
+    one: a code (``needs_code``: from the ``authenticator_app``, or a recovery code), or, with
+    ``security_key``, the browser's answer to a security key challenge instead. Without
+    ``needs_password`` (a user who signs in only through the identity provider and has a
+    keyvault second factor) the second factor alone."""
 
     password = forms.CharField(
         strip=False,
@@ -257,6 +258,7 @@ class RevealForm(forms.Form):
         needs_code: bool = False,
         needs_password: bool = True,
         security_key: bool = False,
+        authenticator_app: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -266,9 +268,13 @@ class RevealForm(forms.Form):
             self.fields["code"] = forms.CharField(
                 max_length=64,
                 required=not security_key,
-                label="Code from your authenticator app",
-                help_text="Or one of your recovery codes."
-                + (" Or leave it empty and use your security key." if security_key else ""),
+                label="Code from your authenticator app" if authenticator_app else "Recovery code",
+                help_text=" ".join(
+                    [
+                        *(["Or one of your recovery codes."] if authenticator_app else []),
+                        *(["Or leave it empty and use your security key."] if security_key else []),
+                    ]
+                ),
                 widget=forms.TextInput(
                     attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}
                 ),

@@ -27,6 +27,7 @@ from keyvault.accounts import throttle
 from keyvault.accounts.mfa import (
     CODE_TYPES,
     SECURITY_KEY,
+    TOTP,
     code_confirm,
     mfa_types,
     security_key_challenge,
@@ -196,6 +197,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
         request.POST if request.method == "POST" else None,
         needs_code=bool(factors & set(CODE_TYPES)),
         security_key=security_key,
+        authenticator_app=TOTP in factors,
         # Someone who signs in only through the identity provider confirms there, or with the
         # keyvault second factor alone; without one the (unusable) password is still asked.
         needs_password=not (sso_linked and has_mfa and not user.has_usable_password()),

@@ -148,6 +148,8 @@ def test_reveal_takes_the_password_and_a_touch_of_the_key_once(
     client, credential, key = _admin_with_key_at_reveal(admin_user, make_credential)
     page = client.get(_reveal_url(credential)).content.decode()
     assert 'id="reveal-security-key"' in page and 'name="code"' in page
+    # No authenticator app: the code field takes a recovery code.
+    assert "Recovery code" in page and "Code from your authenticator app" not in page
 
     answer = as_field(key.sign(open_challenge(client)))
     right = client.post(_reveal_url(credential), {"password": PASSWORD, "credential": answer})
