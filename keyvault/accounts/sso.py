@@ -135,9 +135,18 @@ class SsoAdapter(DefaultSocialAccountAdapter):
         if process not in (AuthProcess.LOGIN, AuthProcess.REDIRECT):
             # Linking an identity to a signed-in account is not offered: SSO users are made
             # by their first sign-in.
+            sso_services.user_sso_refused(
+                label=_identity_label(sociallogin), reason="linking not offered", now=now, ip=ip
+            )
             raise _refuse(request, NOT_OFFERED)
         reauthenticating = process == AuthProcess.REDIRECT
         if reauthenticating and (not sociallogin.is_existing or sociallogin.user != request.user):
+            sso_services.user_sso_refused(
+                label=_identity_label(sociallogin),
+                reason=f"confirmed a reveal for {request.user.get_username()} as another user",
+                now=now,
+                ip=ip,
+            )
             raise _refuse(request, OTHER_IDENTITY.format(name=name))
         if sociallogin.is_existing and not sociallogin.user.is_active:
             sso_services.user_sso_refused(

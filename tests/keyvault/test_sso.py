@@ -307,3 +307,22 @@ def test_the_invite_page_says_sso_users_need_no_invitation(
     settings.KEYVAULT_PASSWORD_LOGIN = False
     page = text(admin_client.get(reverse("keyvault:user_invite")))
     assert "Password sign-in is off, so an invited user could not sign in" in page
+
+
+def test_linking_an_identity_to_a_signed_in_account_is_refused_and_audited(
+    idp: OidcProvider, admin_user: Any
+) -> None:
+    idp.set_user("lena-sub", email="lena@example.com", groups=[ADMIN_GROUP])
+    client = Client()
+    client.force_login(admin_user)
+    start = client.post(
+        reverse("openid_connect_login", kwargs={"provider_id": PROVIDER_ID}), {"process": "connect"}
+    )
+    assert start.status_code == 302, start
+    callback = urlsplit(idp.authorize(start["Location"], "lena-sub"))
+    page = client.get(f"{callback.path}?{callback.query}")
+    assert page.status_code == 403
+    assert "links no accounts" in text(page) and "recorded in the audit log" in text(page)
+    (refused,) = _events(AuditAction.USER_SSO_REFUSED)
+    assert refused.details == {"username": "lena@example.com", "reason": "linking not offered"}
+    assert not get_user_model().objects.filter(email="lena@example.com").exists()

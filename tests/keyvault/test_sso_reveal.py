@@ -130,7 +130,13 @@ def test_confirming_as_another_provider_user_reveals_nothing(
 
     assert page.status_code == 403
     assert "another" in text(page) and token not in page.content.decode()
+    assert "recorded in the audit log" in text(page)
     assert not _reveal_events(AuditAction.CREDENTIAL_REVEALED)
+    (refused,) = _reveal_events(AuditAction.USER_SSO_REFUSED)
+    assert refused.details == {
+        "username": "sam",
+        "reason": "confirmed a reveal for rita as another user",
+    }
 
 
 def test_confirming_at_the_provider_applies_its_groups_claim(
