@@ -31,6 +31,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("scim_url", "scim url", ("scim base url",), secret=True),
     Column("token", "token", ("api key", "key"), secret=True),
 )
+#: What the ``expires`` cell says of a key whose expiry nobody knows (any case): the import
+#: saves it as the paste form's "Expiry unknown — legacy key" does, and the export writes it
+#: back for such a key, so an exported file imports again with the expiry still unconfirmed.
+EXPIRY_UNKNOWN = "unknown"
 #: Headers a file must have.
 REQUIRED = ("name", "provider")
 #: Columns the export adds after the importable ones (read back, they are ignored).

@@ -3,8 +3,11 @@ CSV or XLSX, never a secret (no token, no SCIM URL, no fingerprint).
 
 The headers are the import's (``keyvault.inventory.columns``) without the two secret columns,
 then a few read-only ones; so an export imports again (as metadata-only integrations, under new
-names). Cells are formula-safe in both formats (``keyvault.audit.export.csv_safe``). The export
-is audited as ``AUDIT_EXPORTED`` (``"export": "inventory"``) with the number of rows.
+names). A current version whose expiry is unconfirmed (saved with "expiry unknown") is
+exported with ``unknown`` as its expiry, which the import reads back as the same worst-case
+date, still unconfirmed; its ``status`` follows that worst-case date. Cells are formula-safe
+in both formats (``keyvault.audit.export.csv_safe``). The export is audited as
+``AUDIT_EXPORTED`` (``"export": "inventory"``) with the number of rows.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +30,7 @@ from keyvault.audit.export import (
     csv_safe,
     export_download,
 )
-from keyvault.inventory.columns import COLUMNS, EXPORT_ONLY
+from keyvault.inventory.columns import COLUMNS, EXPIRY_UNKNOWN, EXPORT_ONLY
 from keyvault.inventory.spreadsheet import SheetFormat
 from keyvault.models import Credential, CredentialState, Integration
 from keyvault.vault.expiry import credential_status
@@ -59,6 +62,7 @@ def inventory_rows(*, now: datetime) -> Iterator[list[Any]]:
             cur_expires=_current("expires_at"),
             cur_stored=_current("secret_stored"),
             cur_hint=_current("hint"),
+            cur_confirmed=_current("expiry_confirmed"),
         )
         .values_list(
             "pk",
@@ -73,6 +77,7 @@ def inventory_rows(*, now: datetime) -> Iterator[list[Any]]:
             "cur_expires",
             "cur_stored",
             "cur_hint",
+            "cur_confirmed",
         )
     )
     tz = timezone.get_current_timezone()
@@ -89,6 +94,7 @@ def inventory_rows(*, now: datetime) -> Iterator[list[Any]]:
         expires,
         stored,
         hint,
+        confirmed,
     ) in rows.iterator(chunk_size=2000):
         if expires is None:
             status, stored_text = "no current credential", ""
@@ -109,13 +115,22 @@ def inventory_rows(*, now: datetime) -> Iterator[list[Any]]:
             owner,
             email,
             issued.astimezone(tz).date().isoformat() if issued else "",
-            expires.astimezone(tz).date().isoformat() if expires else "",
+            _expiry_text(expires, confirmed=confirmed, tz=tz),
             notes,
             status,
             stored_text,
             hint if stored else "",
             str(pk),
         ]
+
+
+def _expiry_text(expires: datetime | None, *, confirmed: bool | None, tz: tzinfo) -> str:
+    """The ``expires`` cell: the local date, ``unknown`` for a worst case not confirmed."""
+    if expires is None:
+        return ""
+    if confirmed is False:
+        return EXPIRY_UNKNOWN
+    return expires.astimezone(tz).date().isoformat()
 
 
 def _xlsx(rows: Counted[list[Any]]) -> bytes:

@@ -28,7 +28,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 
 from keyvault.audit.chain import audit_append
-from keyvault.inventory.columns import HEADER_OF
+from keyvault.inventory.columns import EXPIRY_UNKNOWN, HEADER_OF
 from keyvault.inventory.spreadsheet import RawRow, Table
 from keyvault.models import AuditAction, Credential, Integration
 from keyvault.vault import credentials, validation
@@ -78,7 +78,9 @@ class ImportRowForm(IntegrationForm):
     """One row: the integration's metadata and, optionally, its secret.
 
     Dates are ``YYYY-MM-DD``. No issue date: the expiry less the provider's lifetime (never
-    later than now), or now. No expiry: issue + the provider's lifetime. No token: a
+    later than now), or now. No expiry: issue + the provider's lifetime. An expiry of
+    ``unknown`` (any case): the paste form's "Expiry unknown — legacy key", the provider's worst
+    case (``credentials.worst_case_expiry``), not confirmed (``expiry_confirmed``). No token: a
     metadata-only version, which then takes no SCIM URL either (a URL is part of the secret).
     """
 
@@ -98,6 +100,9 @@ class ImportRowForm(IntegrationForm):
 
     def __init__(self, data: dict[str, str], *, now: datetime) -> None:
         data = dict(data)
+        self.expiry_unknown = data.get("expires_on", "").strip().lower() == EXPIRY_UNKNOWN
+        if self.expiry_unknown:
+            data["expires_on"] = ""
         data["provider"] = _choice(data.get("provider", ""), ProviderKind.choices)
         idp = data.get("identity_provider", "").strip()
         data["identity_provider"] = (
@@ -117,6 +122,15 @@ class ImportRowForm(IntegrationForm):
             return cleaned
         preset = provider_for(provider)
         issued_on, expires_on = cleaned.get("issued_on"), cleaned.get("expires_on")
+        worst: datetime | None = None
+        if self.expiry_unknown:
+            try:
+                worst = credentials.worst_case_expiry(preset, expires_at=None)
+            except ValidationError as exc:
+                # The paste form's checkbox is this row's expires cell.
+                self.add_error("expires_on", exc.error_dict["expiry_unknown"])
+                return cleaned
+            expires_on = timezone.localdate(worst)  # for the issue date the cell leaves out
         today = timezone.localdate(self.now)
         if issued_on is None and expires_on is not None:
             issued_on = min(expires_on - timedelta(days=preset.lifetime_days), today)
@@ -124,7 +138,7 @@ class ImportRowForm(IntegrationForm):
             self.add_error("issued_on", "The issue date cannot be in the future.")
             return cleaned
         issued_at = self.now if issued_on in (None, today) else local_midnight(issued_on)
-        expires_at = local_midnight(expires_on) if expires_on else None
+        expires_at = local_midnight(expires_on) if expires_on and worst is None else None
         try:
             if (cleaned.get("token") or "").strip():
                 self.secret = credentials.secret_input_clean(
@@ -134,6 +148,7 @@ class ImportRowForm(IntegrationForm):
                     issued_at=issued_at,
                     expires_at=expires_at,
                     check_stored=False,  # all rows' tokens at once: _check_across_rows
+                    expiry_unknown=self.expiry_unknown,
                 )
                 integration_refuse_tokens(cleaned, tokens=[self.secret.token])
                 expires_at = self.secret.expires_at
@@ -148,7 +163,7 @@ class ImportRowForm(IntegrationForm):
                     )
                 try:
                     expires_at = validation.clean_expiry(
-                        issued_at=issued_at, expires_at=expires_at, provider=preset
+                        issued_at=issued_at, expires_at=worst or expires_at, provider=preset
                     )
                 except ValidationError as exc:
                     raise ValidationError({"expires_at": exc.error_list}) from None
@@ -172,6 +187,8 @@ class RowOutcome:
     expires_on: str
     errors: dict[str, list[str]] = field(default_factory=dict)
     metadata_only: bool = False
+    #: False: the expiry was ``unknown`` and ``expires_on`` is the provider's worst case.
+    expiry_confirmed: bool = True
     fields: dict[str, Any] = field(default_factory=dict, repr=False)
     secret: credentials.SecretInput | None = field(default=None, repr=False)
     issued_at: datetime | None = None
@@ -233,6 +250,7 @@ def _outcome(raw: RawRow, *, now: datetime) -> RowOutcome:
         outcome.secret = form.secret
         outcome.metadata_only = form.secret is None
         outcome.issued_at, outcome.expires_at = form.issued_at, form.expires_at
+        outcome.expiry_confirmed = not form.expiry_unknown
     return outcome
 
 
@@ -314,6 +332,7 @@ def integrations_import(
                     issued_at=row.issued_at,
                     expires_at=row.expires_at,
                     actor=actor,
+                    expiry_confirmed=row.expiry_confirmed,
                 )
             versions.append(version)
         try:

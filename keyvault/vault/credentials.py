@@ -159,10 +159,17 @@ def credential_build(*, integration: Integration, secret: SecretInput, actor: An
 
 
 def credential_build_metadata_only(
-    *, integration: Integration, issued_at: datetime, expires_at: datetime, actor: Any
+    *,
+    integration: Integration,
+    issued_at: datetime,
+    expires_at: datetime,
+    actor: Any,
+    expiry_confirmed: bool = True,
 ) -> Credential:
     """A new current version of ``integration`` whose secret is kept elsewhere: no ciphertext,
-    no fingerprint, no hint; its dates are tracked and reminded like any other. Not saved."""
+    no fingerprint, no hint; its dates are tracked and reminded like any other. Not saved.
+    ``expiry_confirmed=False``: ``expires_at`` is the provider's worst case
+    (``worst_case_expiry``)."""
     return Credential(
         integration=integration,
         state=CredentialState.CURRENT,
@@ -171,6 +178,7 @@ def credential_build_metadata_only(
         hint="",
         issued_at=issued_at,
         expires_at=expires_at,
+        expiry_confirmed=expiry_confirmed,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
 

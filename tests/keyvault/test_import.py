@@ -126,6 +126,84 @@ def test_an_xlsx_file_with_date_cells_imports_like_a_csv(admin_client: Client) -
     assert event.details["format"] == "xlsx"
 
 
+WORST_CASE = datetime(2027, 5, 1, tzinfo=UTC)  # Atlassian's, for a key of unknown expiry
+
+
+def _unknown_rows() -> tuple[list[list[str]], str]:
+    token = new_token()
+    rows = [
+        ["Legacy acme", "atlassian", "", "", "", "", "Unknown", "", ATLASSIAN_URL, token],
+        ["Legacy beta", "atlassian", "", "", "", "2024-06-01", " UNKNOWN ", "", "", ""],
+    ]
+    return rows, token
+
+
+def test_an_expiry_of_unknown_imports_the_worst_case_unconfirmed_as_the_paste_form_does(
+    admin_client: Client, make_credential: MakeCredential
+) -> None:
+    rows, _ = _unknown_rows()
+    pasted, _ = make_credential(name="Pasted legacy", expiry_unknown=True)
+
+    response = _import(admin_client, csv_bytes(rows))
+
+    assert response.status_code == 302
+    acme = Credential.objects.get(integration__name="Legacy acme")
+    beta = Credential.objects.get(integration__name="Legacy beta")
+    assert acme.secret_stored and not beta.secret_stored
+    for credential in (acme, beta):
+        assert not credential.expiry_confirmed
+        assert credential.expires_at == pasted.expires_at == WORST_CASE
+    assert acme.issued_at == NOW and beta.issued_at == datetime(2024, 6, 1, tzinfo=UTC)
+    dashboard = admin_client.get("/").content.decode()
+    assert dashboard.count("Worst case, unconfirmed</span>") == 3  # the pasted one too
+
+
+def test_the_dry_run_says_which_expiries_are_unknown_and_the_date_assumed(
+    admin_client: Client,
+) -> None:
+    rows, _ = _unknown_rows()
+    good, _ = _good_rows()
+
+    dry = _dry_run(admin_client, csv_bytes(good + rows)).content.decode()
+
+    assert dry.count("expiry unknown — assumed 2027-05-01") == 2
+    assert "2027-01-10" in dry and "expiry unknown — assumed 2027-01-10" not in dry
+    assert Integration.objects.count() == 0
+
+
+def test_an_unknown_expiry_the_provider_has_no_worst_case_for_refuses_the_whole_file(
+    admin_client: Client,
+) -> None:
+    rows, _ = _unknown_rows()
+    bad = [
+        ["Okta legacy", "okta", "", "", "", "", "unknown", "", "", new_token()],
+        ["Vague", "atlassian", "", "", "", "", "unknown soon", "", "", ""],
+    ]
+    data = csv_bytes(rows + bad)
+    before = _counts()
+
+    dry = _dry_run(admin_client, data).content.decode()
+    refused = admin_client.post(
+        URL, {"intent": "import", "checked": table_read(data).digest, "file": upload(data)}
+    )
+
+    assert "2 rows cannot be imported" in dry
+    assert "<strong>expires</strong>: Okta keys have no known latest expiry" in dry
+    assert "<strong>expires</strong>: Enter a valid date." in dry
+    assert "Nothing was imported" in refused.content.decode()
+    assert _counts() == before
+
+
+def test_an_xlsx_expiry_of_unknown_imports_like_a_csv(admin_client: Client) -> None:
+    rows, _ = _unknown_rows()
+
+    response = _import(admin_client, xlsx_bytes(rows), name="keys.xlsx")
+
+    assert response.status_code == 302
+    imported = Credential.objects.filter(integration__name__startswith="Legacy")
+    assert [(c.expiry_confirmed, c.expires_at) for c in imported] == [(False, WORST_CASE)] * 2
+
+
 def test_a_file_with_bad_rows_lists_them_and_the_import_is_refused_with_nothing_written(
     admin_client: Client,
 ) -> None:

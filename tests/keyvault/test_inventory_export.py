@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import time_machine
@@ -12,9 +13,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from keyvault.inventory.export import HEADER
-from keyvault.inventory.importer import import_plan
+from keyvault.inventory.importer import import_plan, integrations_import
 from keyvault.inventory.spreadsheet import table_read
-from keyvault.models import AuditAction, AuditEvent
+from keyvault.models import AuditAction, AuditEvent, Credential
 from keyvault.rotation.services import credential_revoke
 from keyvault.vault.lifecycle import integration_archive
 from tests.factories import ATLASSIAN_URL, NOW, MakeCredential, metadata_only_make
@@ -114,3 +115,26 @@ def test_an_archived_integration_is_exported_as_archived(
         "2027-03-01",
     )
     assert by_name["Active"]["status"] == "ok"
+
+
+def test_an_unconfirmed_expiry_is_exported_as_unknown_and_imports_again_unconfirmed(
+    admin_client: Client, admin_user: Any, make_credential: MakeCredential
+) -> None:
+    legacy, _ = make_credential(name="Legacy", expiry_unknown=True)
+    make_credential(name="Known", expires_at=datetime(2026, 9, 1, tzinfo=UTC))
+
+    with time_machine.travel(NOW, tick=False):
+        body = b"".join(admin_client.post(URL, {"format": "csv"}).streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    by_name = {row[0]: dict(zip(HEADER, row, strict=True)) for row in rows[1:]}
+    assert by_name["Legacy"]["expires"] == "unknown" and by_name["Legacy"]["status"] == "ok"
+    assert by_name["Known"]["expires"] == "2026-09-01"
+
+    out = io.StringIO()
+    csv.writer(out).writerows([rows[0], *[[f"Copy of {r[0]}", *r[1:]] for r in rows[1:]]])
+    integrations_import(table=table_read(out.getvalue().encode()), actor=admin_user, now=NOW)
+
+    copy = Credential.objects.get(integration__name="Copy of Legacy")
+    assert (copy.expiry_confirmed, copy.expires_at) == (False, legacy.expires_at)
+    known = Credential.objects.get(integration__name="Copy of Known")
+    assert known.expiry_confirmed and known.expires_at == datetime(2026, 9, 1, tzinfo=UTC)
