@@ -52,6 +52,7 @@ class IntegrationFilter:
     provider: str = ""
     identity_provider: str = ""
     expires_before: datetime | None = None  # the current credential expires before this
+    archived: bool = False  # only archived integrations (else only those not archived)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def integration_keyset_page(
 ) -> IntegrationKeysetPage:
     """Integrations by soonest expiry (as on the dashboard), ``limit`` after ``cursor``, each
     with its shown credential. Two queries whatever the table size. Raises ``CursorError``."""
-    qs = integration_search(q=filters.q)
+    qs = integration_search(q=filters.q, archived=filters.archived)
     if filters.provider:
         qs = qs.filter(provider=filters.provider)
     if filters.identity_provider:

@@ -75,7 +75,8 @@ class IntegrationSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     archived_at = serializers.DateTimeField(
-        allow_null=True, help_text="Set when archived: no reminders, not in the list"
+        allow_null=True,
+        help_text="Set when archived: no reminders, in the list only with `archived=true`",
     )
 
 

@@ -38,6 +38,16 @@ urlpatterns = [
         name="credential_revoke",
     ),
     path(
+        "v1/integrations/<uuid:integration_id>/archive/",
+        lifecycle_views.IntegrationArchiveView.as_view(),
+        name="integration_archive",
+    ),
+    path(
+        "v1/integrations/<uuid:integration_id>/restore/",
+        lifecycle_views.IntegrationRestoreView.as_view(),
+        name="integration_restore",
+    ),
+    path(
         "v1/credentials/<uuid:credential_id>/reveal/",
         views.CredentialRevealView.as_view(),
         name="credential_reveal",

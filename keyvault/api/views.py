@@ -140,6 +140,11 @@ class IntegrationQuerySerializer(CursorSerializer):
     expires_before = serializers.DateTimeField(
         required=False, help_text="Only those whose current credential expires before this"
     )
+    archived = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: only archived integrations (left out otherwise)",
+    )
 
 
 def query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -174,6 +179,7 @@ class IntegrationListView(ApiView):
             provider=params.get("provider", ""),
             identity_provider=params.get("identity_provider", ""),
             expires_before=params.get("expires_before"),
+            archived=params["archived"],
         )
         try:
             page = api_selectors.integration_keyset_page(

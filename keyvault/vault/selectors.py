@@ -123,9 +123,9 @@ class DashboardRow:
     facts: CredentialFacts | None  # the current credential, else the latest version
 
 
-def integration_search(*, q: str = "") -> QuerySet[Integration]:
-    """Integrations not archived whose name, owner or provider matches ``q``, soonest expiry
-    first.
+def integration_search(*, q: str = "", archived: bool = False) -> QuerySet[Integration]:
+    """Integrations not archived (``archived``: only the archived ones) whose name, owner or
+    provider matches ``q``, soonest expiry first.
 
     Ordered by the expiry of the current credential (integrations without one last), then by
     name. Each row is annotated with ``shown_credential_id``: the current credential, else the
@@ -140,7 +140,7 @@ def integration_search(*, q: str = "") -> QuerySet[Integration]:
             output_field=IntegerField(),
         )
     ).order_by("is_current", "-issued_at", "-created_at")
-    qs = Integration.objects.filter(archived_at__isnull=True).annotate(
+    qs = Integration.objects.filter(archived_at__isnull=not archived).annotate(
         current_expires_at=Subquery(current.values("expires_at")[:1]),
         shown_credential_id=Subquery(shown.values("pk")[:1]),
     )

@@ -60,6 +60,14 @@ def _revoked(w: ApiWorld) -> str:
     return reverse("api:credential_add", kwargs=_integration(w))
 
 
+def _archived(w: ApiWorld) -> str:
+    """Restoring needs an archived integration."""
+    from keyvault.vault.lifecycle import integration_archive
+
+    integration_archive(integration=w.integration, actor=None, now=NOW)
+    return reverse("api:integration_restore", kwargs=_integration(w))
+
+
 def _failed_reminder(w: ApiWorld) -> str:
     from alerts.models import Channel, ChannelKind, Reminder, ReminderStatus
 
@@ -118,6 +126,11 @@ API_ROUTES: dict[str, ApiRoute] = {
         scopes={"POST": Scope.WRITE},
         bodies={"POST": lambda w: {"reason": "matrix"}},
     ),
+    "api:integration_archive": ApiRoute(
+        lambda w: reverse("api:integration_archive", kwargs=_integration(w)),
+        scopes={"POST": Scope.WRITE},
+    ),
+    "api:integration_restore": ApiRoute(_archived, scopes={"POST": Scope.WRITE}),
     "api:credential_reveal": ApiRoute(
         lambda w: reverse("api:credential_reveal", kwargs={"credential_id": w.credential.pk}),
         scopes={"POST": Scope.REVEAL},
