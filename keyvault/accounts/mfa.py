@@ -44,7 +44,9 @@ def mfa_required(*, role: Role | None, policy: MfaPolicy) -> bool:
 TOTP = Authenticator.Type.TOTP
 SECURITY_KEY = Authenticator.Type.WEBAUTHN
 #: The second factors that answer with a typed code.
-CODE_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES)
+CODE_TYPES = (TOTP, Authenticator.Type.RECOVERY_CODES)
+#: The second factors that stand on their own (recovery codes only back them up).
+FACTOR_TYPES = (TOTP, SECURITY_KEY)
 
 
 def mfa_types(user: Any) -> set[str]:
@@ -55,7 +57,18 @@ def mfa_types(user: Any) -> set[str]:
 def user_has_mfa(user: Any) -> bool:
     """Whether ``user`` has a second factor: an authenticator app or a security key (recovery
     codes come with either)."""
-    return bool(mfa_types(user))
+    return Authenticator.objects.filter(user_id=user.pk).exists()
+
+
+def required_for(user: Any) -> bool:
+    """Whether ``user``'s role must have a second factor under ``KEYVAULT_REQUIRE_MFA``."""
+    return mfa_required(role=user_role(user), policy=MfaPolicy(settings.KEYVAULT_REQUIRE_MFA))
+
+
+def factor_removable(*, required: bool, factor_count: int) -> bool:
+    """Whether one of a user's ``factor_count`` authenticator apps and security keys may go:
+    always, unless their role requires a second factor and it is the last one."""
+    return not required or factor_count > 1
 
 
 @sensitive_variables("code")
@@ -92,20 +105,12 @@ def security_key_confirm(*, user: Any, credential: Any) -> bool:
     return True
 
 
-#: The second factors that stand on their own (recovery codes only back them up).
-FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
-
-
 def may_remove_factor(authenticator: Any) -> bool:
-    """Whether ``authenticator`` may be removed by its own user: always, unless the user's role
-    requires a second factor and it is their last authenticator app or security key."""
+    """Whether ``authenticator`` (an app or a key) may be removed by its own user
+    (``factor_removable``)."""
     user = authenticator.user
-    if not mfa_required(role=user_role(user), policy=MfaPolicy(settings.KEYVAULT_REQUIRE_MFA)):
-        return True
-    others = Authenticator.objects.filter(user_id=user.pk, type__in=FACTOR_TYPES).exclude(
-        pk=authenticator.pk
-    )
-    return others.exists()
+    count = Authenticator.objects.filter(user_id=user.pk, type__in=FACTOR_TYPES).count()
+    return factor_removable(required=required_for(user), factor_count=count)
 
 
 def keeps_required_factor(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -160,7 +165,7 @@ def must_enrol(*, user: Any, policy: MfaPolicy) -> bool:
     """
     if policy == MfaPolicy.NONE or not user.has_usable_password():
         return False
-    return mfa_required(role=user_role(user), policy=policy) and not user_has_mfa(user)
+    return required_for(user) and not user_has_mfa(user)
 
 
 class RequireMFAMiddleware:
@@ -206,12 +211,12 @@ def own_mfa(*, user: Any) -> dict[str, Any]:
     types = {a.type for a in authenticators}
     codes = next((a for a in authenticators if a.type == Authenticator.Type.RECOVERY_CODES), None)
     factors = [a for a in authenticators if a.type in FACTOR_TYPES]
-    required = mfa_required(role=user_role(user), policy=MfaPolicy(settings.KEYVAULT_REQUIRE_MFA))
+    required = required_for(user)
     return {
         "on": bool(factors),
         "totp": Authenticator.Type.TOTP in types,
         "security_keys": [a for a in factors if a.type == Authenticator.Type.WEBAUTHN],
-        "can_remove": len(factors) > 1 or not required,
+        "can_remove": factor_removable(required=required, factor_count=len(factors)),
         "recovery_codes_left": len(codes.wrap().get_unused_codes()) if codes else None,
         "required": required,
         "sso_only": not user.has_usable_password(),

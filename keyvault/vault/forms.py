@@ -18,7 +18,7 @@ without a page load and nothing is shown again (``keyvault.web.inplace``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from keyvault.accounts.mfa import SECURITY_KEY, TOTP
 from keyvault.models import Integration
 from keyvault.vault import credentials
 from keyvault.vault.expiry import local_midnight
@@ -241,8 +242,8 @@ class IntegrationCreateForm(IntegrationForm):
 
 class RevealForm(forms.Form):
     """Password re-entry before a credential is shown, and the second factor of a user who has
-    one: a code (``needs_code``: from the ``authenticator_app``, or a recovery code), or, with
-    ``security_key``, the browser's answer to a security key challenge instead. Without
+    one (``factors``: the kinds they have): a code (from the authenticator app, or a recovery
+    code), or, with a security key, the browser's answer to its challenge instead. Without
     ``needs_password`` (a user who signs in only through the identity provider and has a
     keyvault second factor) the second factor alone."""
 
@@ -255,30 +256,28 @@ class RevealForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        needs_code: bool = False,
+        factors: Collection[str] = (),
         needs_password: bool = True,
-        security_key: bool = False,
-        authenticator_app: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not needs_password and (needs_code or security_key):
+        app, security_key = TOTP in factors, SECURITY_KEY in factors
+        if not factors:
+            return
+        if not needs_password:
             del self.fields["password"]
-        if needs_code or security_key:
-            self.fields["code"] = forms.CharField(
-                max_length=64,
-                required=not security_key,
-                label="Code from your authenticator app" if authenticator_app else "Recovery code",
-                help_text=" ".join(
-                    [
-                        *(["Or one of your recovery codes."] if authenticator_app else []),
-                        *(["Or leave it empty and use your security key."] if security_key else []),
-                    ]
-                ),
-                widget=forms.TextInput(
-                    attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}
-                ),
-            )
+        self.fields["code"] = forms.CharField(
+            max_length=64,
+            required=not security_key,
+            label="Code from your authenticator app" if app else "Recovery code",
+            help_text=" ".join(
+                [
+                    *(["Or one of your recovery codes."] if app else []),
+                    *(["Or leave it empty and use your security key."] if security_key else []),
+                ]
+            ),
+            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        )
         if security_key:
             self.fields["credential"] = forms.JSONField(required=False, widget=forms.HiddenInput)
 

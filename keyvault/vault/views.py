@@ -25,9 +25,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from alerts.reminder_card import reminder_card
 from keyvault.accounts import throttle
 from keyvault.accounts.mfa import (
-    CODE_TYPES,
     SECURITY_KEY,
-    TOTP,
     code_confirm,
     mfa_types,
     security_key_challenge,
@@ -192,15 +190,12 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
     credential = selectors.credential_for_reveal(credential_id=credential_id)
     user: Any = request.user  # signed in: admin_required
     factors, sso_linked = mfa_types(user), reauth.sso_linked(user)
-    has_mfa, security_key = bool(factors), SECURITY_KEY in factors
     form = forms.RevealForm(
         request.POST if request.method == "POST" else None,
-        needs_code=bool(factors & set(CODE_TYPES)),
-        security_key=security_key,
-        authenticator_app=TOTP in factors,
+        factors=factors,
         # Someone who signs in only through the identity provider confirms there, or with the
         # keyvault second factor alone; without one the (unusable) password is still asked.
-        needs_password=not (sso_linked and has_mfa and not user.has_usable_password()),
+        needs_password=not (sso_linked and factors and not user.has_usable_password()),
     )
     revealed = None
     problem = ""
@@ -242,7 +237,7 @@ def credential_reveal(request: HttpRequest, credential_id: uuid.UUID) -> HttpRes
         # A new challenge for each page that offers the key (the last one is the one answered).
         security_key_options=(
             {"request_options": security_key_challenge(user=user)}
-            if security_key and revealed is None and attempts_left
+            if SECURITY_KEY in factors and revealed is None and attempts_left
             else None
         ),
     )
